@@ -1,0 +1,443 @@
+"""Our own boilerplate rules: whole elements and whole lines that are never statement text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lxml.html import HtmlElement
+
+# Rules only ever judge a whole element or a whole line, and only short ones: a sentence
+# that merely mentions "copyright" or "下一篇" inside a paragraph must survive.
+MAX_RULE_CHARS = 400
+
+_SEP_RUN = re.compile(r"[\s|｜/·•・,，、:：>＞»›\-–—_()（）\[\]【】<《》*]+")
+
+_LANGUAGE_NAMES = sorted(
+    {
+        # native names (the way language menus show them)
+        "English", "Français", "Francais", "Español", "Espanol", "Русский язык", "Русский",
+        "العربية", "عربي", "中文", "简体中文", "繁體中文", "繁体中文", "简体", "繁體", "繁体",
+        "日本語", "日本语", "한국어", "한어", "조선어", "Deutsch", "Português", "Portugues",
+        "Italiano", "Bahasa Indonesia", "Bahasa Melayu", "Tiếng Việt", "ไทย", "Türkçe",
+        "हिन्दी", "Kiswahili", "Polski", "Nederlands", "Ελληνικά", "Українська", "فارسی",
+        "اردو", "Қазақша", "Монгол", "ភាសាខ្មែរ", "ພາສາລາວ", "ລາວ", "မြန်မာ", "Esperanto",
+        "Svenska", "Magyar", "Čeština", "Română", "Български", "Српски", "Srpski", "עברית",
+        "বাংলা", "Filipino", "Hausa", "Oʻzbekcha", "O'zbek",
+        # English and Chinese names of languages
+        "Chinese", "Russian", "French", "Spanish", "Arabic", "German", "Japanese", "Korean",
+        "Portuguese", "Italian", "Indonesian", "Vietnamese", "Thai", "Turkish", "Malay",
+        "Hindi", "Swahili", "Persian", "Urdu", "Mongolian", "Kazakh", "Lao", "Khmer",
+        "Burmese", "Dutch", "Polish", "Greek", "Ukrainian", "Hebrew",
+        "英文", "英语", "法文", "法语", "俄文", "俄语", "西班牙文", "西班牙语", "阿拉伯文",
+        "阿拉伯语", "日文", "日语", "韩文", "韩语", "朝鲜语", "德文", "德语", "葡萄牙文",
+        "葡萄牙语", "葡文", "中文版", "英文版", "繁体版", "简体版", "English Version",
+        "EN", "ZH", "FR", "ES", "RU", "AR", "DE", "JA", "KO", "PT",
+    },
+    key=len,
+    reverse=True,  # longest first, so "Русский язык" wins over "Русский"
+)  # fmt: skip
+_LANGUAGE_NAME = re.compile("|".join(re.escape(name) for name in _LANGUAGE_NAMES))
+_LANGUAGE_LABEL = re.compile(r"(?i)select language|languages?|多语种|语言|语种")
+_LANGUAGE_START = re.compile(
+    rf"[\s|｜/·•:：]*(?:(?i:select language|languages?)|多语种|语言|语种|{_LANGUAGE_NAME.pattern})"
+)
+
+_TOOL_TOKEN = re.compile(
+    r"(?i)打印本页|打印此页|打印文章|打印正文|打印|关闭本页|关闭窗口|关闭|收藏本页|加入收藏|收藏|"
+    r"我要纠错|纠错|返回顶部|返回|分享到|分享|字体|字号|默认|保存本页|扫一扫在手机打开当前页|"
+    r"微信|微博|QQ空间|QQ|"
+    r"print this page|print article|print|close window|close this window|close|"
+    r"share this|share to|share on|share|e-?mail this|e-?mail|bookmark|"
+    r"font size|text size|font|back to top|top|"
+    r"wechat|weibo|facebook|twitter|linkedin|whatsapp|telegram|reddit|pinterest|"
+    r"large|medium|small|a\+|a-|[大中小]|\b[alms]\b|\+|-"
+)
+# Tokens that only count as tools next to a real tool word ("A", "中", "small"...).
+_WEAK_TOOL = re.compile(r"(?i)^(?:large|medium|small|a\+|a-|[大中小]|[alms]|\+|-|top|返回|默认)$")
+
+_BREADCRUMB = re.compile(
+    r"(?i)^(?:current location|current position|your location|your current location|"
+    r"you are here)\s*[:：]|"
+    r"^(?:当前位置|您现在的位置|您当前的位置|您的位置|当前的位置|现在位置|所在位置)\s*(?:[:：]|\s|$)|"
+    r"^(?:home|首页|网站首页)\s*(?:>|»|›|＞|/|→)"
+)
+_PREV_NEXT = re.compile(
+    r"(?i)^(?:上一篇|下一篇|上一条|下一条|上篇|下篇)\s*(?:[:：]|\s|$)|"
+    r"^(?:«\s*)?(?:previous|prev|next)(?: (?:article|post|story|item|page|news|entry))?"
+    r"\s*(?:[:：»›>]|$)|^(?:older|newer) (?:posts?|entries)$"
+)
+_RELATED_LABEL = (
+    r"(?:related(?: articles?| news| stories| posts| links| content| reading)?|"
+    r"you may also like|read more|more news|recent posts|"
+    r"相关(?:文章|新闻|链接|阅读|稿件|报道|内容|信息)|推荐阅读|延伸阅读|热点推荐|更多阅读|"
+    r"猜你喜欢|热门文章|最新文章)"
+)
+_RELATED = re.compile(rf"(?i)^{_RELATED_LABEL}\s*[:：]?$")
+_RELATED_START = re.compile(rf"(?i)^{_RELATED_LABEL}\s*[:：]?")
+_COMMENT = re.compile(
+    r"(?i)^(?:leave a (?:reply|comment)(?: to .{0,80})?(?: cancel reply)?|cancel reply|"
+    r"post (?:a )?comment|add (?:a )?comment|submit comment|comments?(?: \(\d+\))?|"
+    r"(?:\d+|one|two|three) (?:thoughts?|comments?|responses?|replies)(?: (?:on|to) .{0,200})?|"
+    r"your email address will not be published\.?.{0,80}|required fields are marked \*?|"
+    r"(?:发表|我要|网友|精选|写)(?:评论|留言)|评论|留言|写下你的评论.{0,20}|已有\d+条评论)"
+    r"\s*[:：]?$"
+)
+_NAV_LABEL = re.compile(r"(?i)^(?:post navigation|posts navigation|skip to content)$")
+_FOOTER_PREFIX = re.compile(
+    r"(?i)^(?:copyright\s*(?:©|\(c\)|&copy;|\d{4})|©|版权所有|技术支持\s*[:：]|网站维护\s*[:：])"
+)
+# "主办单位：" also opens a line of an event notice; only with a second footer sign is it one.
+_SPONSOR_PREFIX = re.compile(r"^(?:主办|承办)(?:单位)?\s*[:：]")
+_SPONSOR_FOOTER = re.compile(r"技术支持|网站维护|版权|ICP|网站标识码|公网安备|联系我们|网站地图")
+_FOOTER_ANYWHERE = re.compile(r"[\u4e00-\u9fff]ICP备|ICP证|公网安备|网站标识码")
+
+_INFO_LABEL = (
+    r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期|来源|信息来源|文章来源|稿件来源|作者|"
+    r"编辑|责任编辑|浏览次数|阅读次数|点击数|访问量|浏览量|浏览|点击|阅读|字体|字号|"
+    r"Time|Date|Source|Author|Editor|Views|Published|Updated|Release date|Font size)"
+)
+_INFO_SPLIT = re.compile(rf"(?i)(?:^|(?<=\s)|(?<=[|｜】\]]))({_INFO_LABEL})\s*[:：]")
+_SENTENCE_END = (".", "!", "?", "。", "！", "？")
+_DATE_LINE = re.compile(
+    r"^[(（\[【]?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?[)）\]】]?$"
+)
+_END_ATTRIBUTION = re.compile(r"(?i)^[(（]?(?:来源|信息来源|责任编辑|编辑|Source|Editor)\s*[:：]")
+
+_INLINE = frozenset(
+    ("a", "span", "font", "b", "strong", "em", "i", "u", "label", "small", "big", "sup")
+) | frozenset(("sub", "abbr", "cite", "code", "img", "br", "input"))
+_SKIP_TEXT = frozenset(("script", "style", "noscript", "template", "select", "option"))
+_NEVER_REMOVE = frozenset(("html", "body", "head"))
+# Where a block sits, for the metadata rules: dates inside lists and links are other pages'.
+IN_LINK = "link"
+IN_LIST = "list"
+_LIST_TAGS = frozenset(("li", "option", "nav"))
+
+_COMMENT_IDS = frozenset(
+    ("comments", "respond", "disqus_thread", "commentform", "comment-form", "comments-section")
+)
+_COMMENT_CLASSES = frozenset(
+    (
+        "comments-area",
+        "comment-list",
+        "commentlist",
+        "comment-respond",
+        "comments",
+        "comment-form",
+        "comments-section",
+        "wp-comments",
+    )
+)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _is_rights_line(text: str) -> bool:
+    """`…版权所有…` or `… All rights reserved.`, but not a sentence that uses the words."""
+    if "版权所有" in text and not text.endswith(_SENTENCE_END):
+        return True
+    return len(text) <= 200 and text.lower().rstrip(". ").endswith("all rights reserved")
+
+
+def _is_toolbar(text: str) -> bool:
+    # Cheap rejections first: a toolbar is short and starts with a tool word.
+    if len(text) > 120 or not _TOOL_TOKEN.match(_SEP_RUN.sub("", text[:12])):
+        return False
+    if _SEP_RUN.sub("", _TOOL_TOKEN.sub("", text)):
+        return False
+    return any(not _WEAK_TOOL.match(token) for token in _TOOL_TOKEN.findall(text))
+
+
+def _is_language_menu(text: str) -> bool:
+    if len(text) > 300 or not _LANGUAGE_START.match(text):
+        return False
+    stripped = _LANGUAGE_LABEL.sub("", text)
+    names, count = _LANGUAGE_NAME.subn("", stripped)
+    return count >= 3 and not _SEP_RUN.sub("", names)
+
+
+def classify(text: str) -> str | None:
+    """The boilerplate rule a whole element or line matches, or None for real text."""
+    text = _squash(text)
+    if not text or len(text) > MAX_RULE_CHARS:
+        return None
+    if _BREADCRUMB.search(text):
+        return "breadcrumb"
+    if _PREV_NEXT.search(text):
+        return "prev_next"
+    if _RELATED.match(text):
+        return "related"
+    if _COMMENT.match(text):
+        return "comment_form"
+    if _NAV_LABEL.match(text):
+        return "navigation"
+    if _FOOTER_PREFIX.search(text) or _FOOTER_ANYWHERE.search(text) or _is_rights_line(text):
+        return "footer"
+    if _SPONSOR_PREFIX.match(text) and _SPONSOR_FOOTER.search(text):
+        return "footer"
+    if _is_language_menu(text):
+        return "language_menu"
+    if _is_toolbar(text):
+        return "toolbar"
+    return None
+
+
+def is_info_bar(line: str) -> bool:
+    """A line made only of label: value pairs (date, source, author, views, font size)."""
+    line = _squash(line)
+    if len(line) > 160:
+        return False
+    parts = _INFO_SPLIT.split(line)
+    if len(parts) < 3 or parts[0].strip(" |｜"):
+        return False
+    values = parts[2::2]
+    return all(len(_squash(re.sub(_TOOL_TOKEN, "", value))) <= 60 for value in values)
+
+
+# --- the HTML tree --------------------------------------------------------------------
+
+
+@dataclass
+class TreeNotes:
+    """What the pruning pass saw, for the metadata and line rules that come after it."""
+
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (short text, IN_LIST...)
+    link_texts: set[str] = field(default_factory=set)
+    pending_related: list[HtmlElement] = field(default_factory=list)
+    removed: dict[str, int] = field(default_factory=dict)  # rule name -> elements removed
+    judged: dict[str, str | None] = field(default_factory=dict)  # wrappers repeat their text
+
+
+def _remove(element: HtmlElement) -> None:
+    """Drop an element but keep its tail text, which belongs to the parent."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _link_density(element: HtmlElement, text_length: int) -> float:
+    if text_length == 0:
+        return 0.0
+    linked = sum(len(_squash(a.text_content())) for a in element.iter("a"))
+    return linked / text_length
+
+
+def _is_comment_section(element: HtmlElement) -> bool:
+    element_id = (element.get("id") or "").lower()
+    classes = set((element.get("class") or "").lower().split())
+    if element_id not in _COMMENT_IDS and not classes & _COMMENT_CLASSES:
+        return False
+    # Never take the article with it on themes that wrap everything in one container.
+    return next(element.iter("h1", "article"), None) is None
+
+
+def _is_layout_table(table: HtmlElement) -> bool:
+    """Tables used for page layout (old CMS templates), as opposed to tables of data."""
+    if (table.get("role") or "").lower() in ("presentation", "none"):
+        return True
+    nested = any(True for _ in table.iterdescendants("table"))
+    if nested:
+        return True
+    if table.find(".//caption") is not None or table.find(".//th") is not None:
+        return False
+    blocks = table.iterdescendants("div", "h1", "h2", "h3", "ul", "ol", "form", "iframe")
+    if next(blocks, None) is not None:
+        return True
+    rows = table.findall(".//tr")
+    if all(len(row.findall("td")) <= 1 for row in rows):
+        return True
+    text = _squash(table.text_content())
+    return _link_density(table, len(text)) > 0.6
+
+
+def unwrap_layout_tables(root: HtmlElement) -> None:
+    """Turn layout tables into divs so their cells are judged as blocks, not table rows."""
+    layout = [table for table in root.iter("table") if _is_layout_table(table)]
+    for table in layout:
+        for element in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
+            if element is table or element.tag != "table":
+                element.tag = "div"
+
+
+def prune(root: HtmlElement) -> TreeNotes:
+    """Remove boilerplate elements from the tree in place; note what was seen."""
+    notes = TreeNotes()
+    for element in list(root.iter("form", "div", "section", "ol", "ul", "aside", "article")):
+        if element.getparent() is None:
+            continue
+        if _is_comment_section(element):
+            _count(notes, "comments")
+            _remove(element)
+        elif element.tag == "form" and element.find(".//textarea") is not None:
+            _count(notes, "comment_form")
+            _remove(element)
+    body = root.find("body")
+    _visit(body if body is not None else root, notes, context="")
+    for label in notes.pending_related:
+        # No enclosing link list claimed it: drop the bare heading on its own.
+        if label.getroottree().getroot() is root:
+            _count(notes, "related")
+            _remove(label)
+    return notes
+
+
+def _count(notes: TreeNotes, rule: str) -> None:
+    notes.removed[rule] = notes.removed.get(rule, 0) + 1
+
+
+def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
+    """Post-order walk: judge each block by its own text after its children were judged."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in _SKIP_TEXT:
+        return ""
+    if tag == "a":
+        context = IN_LINK
+    elif tag in _LIST_TAGS and context != IN_LINK:
+        context = IN_LIST
+    parts = [element.text or ""]
+    for child in list(element):
+        child_text = _visit(child, notes, context)
+        if child.getparent() is element:
+            parts.append(child_text)
+        parts.append(child.tail or "")
+    text = "".join(parts)
+    if tag in _INLINE or not tag:
+        short = _squash(text)
+        if tag == "a":
+            if 2 <= len(short) <= 80:
+                notes.link_texts.add(short)
+        elif 6 <= len(short) <= 40 and any(char.isdigit() for char in short):
+            # <span class="pubTime">2016年10月14日07:17</span>: dates often sit in inline tags.
+            notes.blocks.append((short, context))
+        return text
+
+    squashed = _squash(text)
+    if not squashed or len(squashed) > 3000:
+        return text
+    if len(squashed) <= 300 and (not notes.blocks or notes.blocks[-1][0] != squashed):
+        notes.blocks.append((squashed, context))
+    if tag in _NEVER_REMOVE:
+        return text
+
+    if squashed in notes.judged:
+        rule = notes.judged[squashed]
+    else:
+        rule = notes.judged[squashed] = classify(squashed)
+    if rule == "related":
+        # A "Related" heading takes the link list that follows it along; without one, an
+        # enclosing block that starts with it and is mostly links goes instead (see below).
+        following = element.getnext()
+        if following is None or following.tag not in ("ul", "ol", "dl", "div", "table"):
+            notes.pending_related.append(element)
+            return text
+        following_text = _squash(following.text_content())
+        if _link_density(following, len(following_text)) <= 0.5:
+            notes.pending_related.append(element)
+            return text
+        _remove(following)
+    elif (
+        rule is None
+        and _RELATED_START.match(squashed)
+        and _link_density(element, len(squashed)) > 0.5
+    ):
+        rule = "related"
+    if rule is None:
+        return text
+    _count(notes, rule)
+    _remove(element)
+    return ""
+
+
+# --- extracted lines ------------------------------------------------------------------
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def clean_lines(
+    lines: Iterable[str],
+    titles: Iterable[str | None] = (),
+    link_texts: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """Drop boilerplate lines from extracted text, and lines that only repeat the title."""
+    kept: list[str] = []
+    skipping_related = False
+    for raw in lines:
+        line = _squash(raw)
+        if not line:
+            continue
+        if skipping_related and line.startswith(("- ", "· ", "·", "• ", "|")):
+            continue
+        skipping_related = False
+        rule = classify(line)
+        if rule == "related":
+            skipping_related = True
+            continue
+        if rule is not None:
+            continue
+        kept.append(line)
+
+    kept = _drop_link_runs(kept, link_texts)
+    kept = _drop_info_bars(kept)
+
+    # The title is metadata: repeated as a line of the body (usually the first) it goes.
+    wanted = {_comparable(title) for title in titles if title}
+    wanted.discard("")
+    return [line for line in kept if _comparable(line) not in wanted]
+
+
+def _drop_link_runs(lines: list[str], link_texts: set[str] | frozenset[str]) -> list[str]:
+    """Two or more short lines in a row that are each just a link's text are a menu.
+
+    Longer link texts (article titles, "Here's our year in review!") can be a list the
+    statement itself makes, so they stay.
+    """
+    if not link_texts:
+        return lines
+
+    def is_link(line: str) -> bool:
+        bare = line.lstrip("-·•| ").rstrip("| ")
+        return len(bare) <= 24 and not bare.endswith(_SENTENCE_END) and bare in link_texts
+
+    flags = [is_link(line) for line in lines]
+    kept = []
+    for index, line in enumerate(lines):
+        in_run = flags[index] and (
+            (index > 0 and flags[index - 1]) or (index + 1 < len(flags) and flags[index + 1])
+        )
+        if not in_run:
+            kept.append(line)
+    return kept
+
+
+def _drop_info_bars(lines: list[str]) -> list[str]:
+    """Info bars above the body, and a bare source/editor line closing it.
+
+    Only there: in the middle of a notice, "时间：8月1日上午9时" is the meeting's time.
+    """
+    start = 0
+    while start < len(lines) and len(lines[start]) < 50:
+        start += 1
+    head = [line for line in lines[:start] if not (is_info_bar(line) or _DATE_LINE.match(line))]
+    body = lines[start:]
+    while (
+        body
+        and len(body[-1]) <= 60
+        and _END_ATTRIBUTION.match(body[-1])
+        and is_info_bar(body[-1].strip("()（）"))
+    ):
+        body = body[:-1]
+    return head + body

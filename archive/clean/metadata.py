@@ -1,0 +1,319 @@
+"""Title, publication date and issuer from meta tags and the page's own labelled lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lxml.html import HtmlElement
+
+from archive.clean.boilerplate import IN_LINK, classify
+
+# Meta names (lowercased name/property/itemprop) that carry the publication date, best first.
+_DATE_META = (
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publication_date",
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "citation_publication_date",
+    "firstpublishedtime",
+    "parsely-pub-date",
+    "sailthru.date",
+)
+# The CMS's own title field beats trafilatura's pick (often the <h1>); social tags come after.
+_CMS_TITLE_META = ("articletitle",)
+_SOCIAL_TITLE_META = ("og:title", "twitter:title", "dc.title")
+_SITE_META = ("sitename", "og:site_name", "application-name")
+_ISSUER_META = ("contentsource", "source", "dc.publisher")
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_TIME = (
+    r"(?:\s*T?\s*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)?"
+)
+_NUMERIC_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?" + _TIME,
+    re.IGNORECASE,
+)
+_MONTH_FIRST = re.compile(
+    rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b(?:,?\s*(?:at\s*)?)"
+    + _TIME,
+    re.IGNORECASE,
+)
+_DAY_FIRST = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+((?:19|20)\d{{2}})\b(?:,?\s*)" + _TIME,
+    re.IGNORECASE,
+)
+_ISO_OFFSET = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})"
+)
+
+_DATE_LABEL = re.compile(
+    # Not after another Chinese character: 会议时间 (the meeting's time) is not a date line.
+    r"(?i)(?<![\u4e00-\u9fff])(?:发布时间|发布日期|发文日期|成文日期|印发日期|时间|日期|"
+    r"\bTime|\bDate|\bPublished(?: on)?|\bPublication date|\bRelease date|\bPosted on)"
+    r"\s*[:：]?\s*"
+)
+_ONLY_DATE = re.compile(
+    r"^[\s(（\[【]*(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)[\s)）\]】]*$"
+)
+_SOURCE_LABEL = re.compile(r"(?i)^\s*(?:来源|信息来源|文章来源|稿件来源|Source)\s*[:：]\s*")
+_HAS_DIGITS = re.compile(r"\d{4}")
+_SOURCE_LINE = re.compile(
+    r"(?i)(?:^|[\s|｜】\]])(?:来源|信息来源|文章来源|稿件来源|Source)\s*[:：]\s*"
+)
+_SOURCE_STOP = re.compile(
+    r"\s{2,}|[|｜【\[<>]|\s(?=(?:发布时间|发布日期|时间|日期|作者|编辑|责任编辑|浏览|点击|阅读|字体|"
+    r"字号|Time|Date|Author|Editor|Views|Published|Font)\s*[:：])"
+)
+
+_TITLE_SEPARATORS = (" | ", "｜", " - ", " – ", " — ", "--", "_", " :: ", " » ", " · ", "-")
+# Loose separators are only ever used before a site or channel name.
+_LOOSE_SEPARATORS = ("|", "｜", "_", "--")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SITE_WORDS = re.compile(
+    r"(?i)ministry|department|government|embassy|consulate|office|council|agency|commission|"
+    r"bureau|administration|parliament|senate|presidency|cabinet|\.gov|gov\.|website|portal|"
+    r"部|委|局|署|办|院|厅|政府|网|中心|大使馆|领事馆"
+)
+
+
+def meta_map(root: HtmlElement) -> dict[str, str]:
+    """Meta tag contents by lowercased name/property/itemprop (first occurrence wins)."""
+    metas: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = meta.get("name") or meta.get("property") or meta.get("itemprop")
+        content = meta.get("content")
+        if key and content and content.strip():
+            metas.setdefault(key.strip().lower(), content.strip())
+    return metas
+
+
+def _tz(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _build(
+    year: int,
+    month: int,
+    day: int,
+    clock: tuple[str | None, str | None, str | None, str | None],
+    tz_name: str | None,
+    today: date | None,
+) -> str | None:
+    """ISO 8601 for a date (and time, if given); None if it is not a plausible date."""
+    try:
+        day_value = date(year, month, day)
+    except ValueError:
+        return None
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
+    if day_value > latest or year < 1900:
+        return None
+    hour, minute, second, meridiem = clock
+    if hour is None or minute is None:
+        return day_value.isoformat()
+    hours = int(hour)
+    if meridiem:
+        is_pm = meridiem.lower().startswith("p")
+        hours = hours % 12 + (12 if is_pm else 0)
+    try:
+        moment = datetime(year, month, day, hours, int(minute), int(second or 0))
+    except ValueError:
+        return day_value.isoformat()
+    zone = _tz(tz_name)
+    if zone is not None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()
+
+
+def parse_date(
+    text: str, tz_name: str | None = None, today: date | None = None, anchored: bool = False
+) -> str | None:
+    """The first full date in `text` (year, month and day) as ISO 8601.
+
+    A bare year is never a date: that is how copyright lines turn into fake dates.
+    """
+    text = text.strip()
+    iso = _ISO_OFFSET.match(text) if anchored else _ISO_OFFSET.search(text)
+    if iso:
+        try:
+            moment = datetime.fromisoformat(iso.group(0).replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        no_clock = (None, None, None, None)
+        if moment and _build(moment.year, moment.month, moment.day, no_clock, None, today):
+            return moment.isoformat()
+    best: tuple[int, str] | None = None
+    for pattern in (_NUMERIC_DATE, _MONTH_FIRST, _DAY_FIRST):
+        match = pattern.match(text) if anchored else pattern.search(text)
+        if not match:
+            continue
+        groups = match.groups()
+        if pattern is _NUMERIC_DATE:
+            year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
+        elif pattern is _MONTH_FIRST:
+            month, day, year = _MONTHS[groups[0].lower()], int(groups[1]), int(groups[2])
+        else:
+            day, month, year = int(groups[0]), _MONTHS[groups[1].lower()], int(groups[2])
+        clock = (groups[3], groups[4], groups[5], groups[6])
+        built = _build(year, month, day, clock, tz_name, today)
+        if built and (best is None or match.start() < best[0]):
+            best = (match.start(), built)
+    return best[1] if best else None
+
+
+def find_published(
+    metas: dict[str, str],
+    blocks: Iterable[tuple[str, str]],
+    tz_name: str | None = None,
+    today: date | None = None,
+) -> str | None:
+    """Publication date: meta tags, then a labelled date line, then a line that is a date.
+
+    `blocks` are (text, where) pairs from the pruning pass; a bare date inside a list or
+    link belongs to another page, a labelled one only inside a link does.
+    """
+    for key in _DATE_META:
+        if key in metas:
+            found = parse_date(metas[key], tz_name, today)
+            if found:
+                return found
+    # Copyright lines are never a source of dates, however date-like their years look.
+    candidates = [(text, where) for text, where in blocks if _HAS_DIGITS.search(text)]
+    for text, where in candidates:
+        if where == IN_LINK:
+            continue
+        for label in _DATE_LABEL.finditer(text):
+            found = parse_date(text[label.end() :], tz_name, today, anchored=True)
+            if found and classify(text) != "footer":
+                return found
+    for text, where in candidates:
+        if not where and len(text) <= 40 and _ONLY_DATE.match(text):
+            found = parse_date(text, tz_name, today)
+            if found:
+                return found
+    return None
+
+
+def find_issuer(metas: dict[str, str], blocks: Iterable[tuple[str, str]]) -> str | None:
+    """Who issued the statement: meta ContentSource, then a `来源：` / `Source:` line."""
+    for key in _ISSUER_META:
+        # Some CMSs put the label in the meta too: content="来源：人民网".
+        value = _SOURCE_LABEL.sub("", metas.get(key, "")).strip()
+        if value and len(value) <= 80 and "://" not in value:
+            return value
+    for text, where in blocks:
+        if where == IN_LINK or len(text) > 200:
+            continue
+        match = _SOURCE_LINE.search(text)
+        if not match:
+            continue
+        rest = text[match.end() :]
+        stop = _SOURCE_STOP.search(rest)
+        value = (rest[: stop.start()] if stop else rest).strip(" ,，;；.。)）")
+        if value and len(value) <= 60 and "://" not in value:
+            return value
+    return None
+
+
+def strip_site_suffix(title: str, site_names: Iterable[str | None] = ()) -> str:
+    """`Title_Site`, `Title - Ministry of X`, `Site | Title` -> `Title`."""
+    names = {_key(name) for name in site_names if name}
+    names.discard("")
+    title = " ".join(title.split())
+    changed = True
+    while changed:
+        changed = False
+        for separator in _TITLE_SEPARATORS:
+            if separator not in title:
+                continue
+            head, tail = title.rsplit(separator, 1)
+            head, tail = head.strip(), tail.strip()
+            if len(_key(head)) < 4:
+                continue
+            loose = separator.strip() in _LOOSE_SEPARATORS
+            if separator == "-":
+                # A bare hyphen is part of words ("Anti-Corruption Office") unless what
+                # follows is a known site name or a short Chinese site name ("-新华网").
+                site_like = _key(tail) in names or (
+                    len(tail) <= 12 and _CJK.search(tail) and _SITE_WORDS.search(tail)
+                )
+                if site_like:
+                    title, changed = head, True
+                    break
+                continue
+            if _key(tail) in names or _SITE_WORDS.search(tail) or (loose and len(tail) < len(head)):
+                title, changed = head, True
+                break
+            first, rest = title.split(separator, 1)
+            if _key(first) in names and len(_key(rest)) >= 4:
+                title, changed = rest.strip(), True
+                break
+    return title
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def find_title(
+    metas: dict[str, str],
+    root: HtmlElement,
+    extracted_title: str | None,
+    extra_site_names: Iterable[str | None] = (),
+) -> str | None:
+    """The statement's title, without the site name tacked on."""
+    candidates: list[str | None] = [metas.get(key) for key in _CMS_TITLE_META]
+    candidates.append(extracted_title)
+    candidates += [metas.get(key) for key in _SOCIAL_TITLE_META]
+    title_element = root.find(".//title")
+    if title_element is not None:
+        candidates.append(title_element.text_content())
+    site_names = [metas.get(key) for key in _SITE_META] + list(extra_site_names)
+    for candidate in candidates:
+        if candidate and candidate.strip():
+            cleaned = strip_site_suffix(candidate, site_names)
+            if cleaned:
+                return cleaned
+    return None
+
+
+def html_title(root: HtmlElement) -> str | None:
+    """The raw <title> text, for spotting a repeated title in the body."""
+    element = root.find(".//title")
+    return " ".join(element.text_content().split()) if element is not None else None

@@ -1,0 +1,43 @@
+"""Run crawls of configured sources in this process and report what each one did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+
+from archive.store import Archive, CrawlSummary
+from crawler.sources import Config, Source
+from crawler.spiders import spider_for
+
+
+def crawl_settings(config_path: str, db_path: Path, log_level: str = "INFO") -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("COMMUNIQUE_CONFIG", config_path, priority="cmdline")
+    settings.set("COMMUNIQUE_DB", str(db_path), priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    config: Config, sources: list[Source], db_path: Path, log_level: str = "INFO"
+) -> list[CrawlSummary]:
+    """Crawl the sources side by side into the archive; blocks until all are done.
+
+    A Twisted reactor runs once per process, so call this once per process.
+    """
+    process = CrawlerProcess(crawl_settings(config.path, db_path, log_level))
+    crawlers: list[Crawler] = []
+    for source in sources:
+        crawler = process.create_crawler(spider_for(source, config.crawl))
+        crawlers.append(crawler)
+        process.crawl(crawler)
+    process.start()
+    crawl_ids = [crawler.stats.get_value("communique/crawl_id") for crawler in crawlers]
+    archive = Archive(db_path)
+    try:
+        return [archive.crawl_summary(crawl_id) for crawl_id in crawl_ids if crawl_id]
+    finally:
+        archive.close()

@@ -1,0 +1,43 @@
+"""Scrapy settings: polite by default. The sources file's `crawl:` block overrides per run."""
+
+from __future__ import annotations
+
+BOT_NAME = "communique"
+
+# Spiders come from the sources file, not from modules (see crawler/loader.py).
+SPIDER_MODULES: list[str] = []
+SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
+COMMUNIQUE_CONFIG = "config/sources.yaml"
+COMMUNIQUE_DB = "data/archive.db"
+COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
+
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+USER_AGENT = "Communique/0.1 (+https://github.com/communique-archive/communique)"
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening ports beyond what a crawl needs
+
+# Limits: a statement page is never this big; a bigger body is recorded as an error.
+DOWNLOAD_MAXSIZE = 10_000_000
+DOWNLOAD_WARNSIZE = 2_000_000
+DOWNLOAD_TIMEOUT = 30
+REDIRECT_MAX_TIMES = 5
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# One item per page: Scrapy's default of 100 concurrent items only adds overhead here.
+CONCURRENT_ITEMS = 1
+
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,229 @@
+"""Load and validate the sources file into typed Sources, with errors that name the culprit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from parsel.csstranslator import HTMLTranslator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KINDS = ("feed", "sitemap", "listing", "urls")
+DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
+
+
+class ConfigError(Exception):
+    """A sources file that cannot be used; the message is one line naming file, source, field."""
+
+
+def _check_selector(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            HTMLTranslator().css_to_xpath(value)
+        except Exception as error:  # cssselect raises several unrelated types
+            raise ValueError(f"not a valid CSS selector ({error})") from None
+    return value
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class CrawlSettings(BaseModel):
+    """Politeness settings shared by every source in the file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: str = DEFAULT_CONTACT  # a URL or address put in the User-Agent
+    download_delay: float = Field(default=2.0, ge=0)
+    concurrent_requests_per_domain: int = Field(default=2, ge=1, le=32)
+    max_page_bytes: int = Field(default=10_000_000, ge=10_000)
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+
+
+class Source(BaseModel):
+    """One place statements are published, and how to find them there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    issuer: str
+    kind: Literal["feed", "sitemap", "listing", "urls"]
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    start_urls: list[str] = []
+    urls: list[str] = []
+    allowed_domains: list[str] = []
+    # listing
+    article_links: str | None = None
+    next_page: str | None = None
+    max_pages: int = Field(default=10, ge=1)
+    # sitemap (and any kind): which statement URLs to keep
+    url_pattern: str | None = None
+
+    @field_validator("start_urls", "urls")
+    @classmethod
+    def _urls_are_http(cls, value: list[str]) -> list[str]:
+        return [_check_url(url) for url in value]
+
+    @field_validator("article_links", "next_page")
+    @classmethod
+    def _selectors_parse(cls, value: str | None) -> str | None:
+        return _check_selector(value)
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression ({error})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _kind_has_what_it_needs(self) -> Source:
+        if self.kind == "urls":
+            if not (self.urls or self.start_urls):
+                raise ValueError("urls: a source of kind urls needs a list of urls")
+        elif not self.start_urls:
+            raise ValueError(f"start_urls: a source of kind {self.kind} needs start_urls")
+        if self.kind == "listing" and not self.article_links:
+            raise ValueError("article_links: a listing source needs a CSS selector for its links")
+        return self
+
+    @property
+    def entry_urls(self) -> list[str]:
+        return self.urls + self.start_urls if self.kind == "urls" else self.start_urls
+
+    @property
+    def domains(self) -> list[str]:
+        """Hosts the crawler may follow links to: configured, else those of the entry URLs."""
+        if self.allowed_domains:
+            return self.allowed_domains
+        return sorted({urlsplit(url).hostname or "" for url in self.entry_urls} - {""})
+
+
+class SourcesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    crawl: CrawlSettings = CrawlSettings()
+    sources: list[Source] = Field(min_length=1)
+
+
+class Config(BaseModel):
+    """A validated sources file."""
+
+    path: str
+    crawl: CrawlSettings
+    sources: list[Source]
+
+    def select(self, ids: list[str] | tuple[str, ...]) -> list[Source]:
+        """The named sources (all when none are named); unknown ids are a ConfigError."""
+        if not ids:
+            return list(self.sources)
+        known = {source.id: source for source in self.sources}
+        unknown = [source_id for source_id in ids if source_id not in known]
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: no source with id {', '.join(unknown)} (known: {', '.join(known)})"
+            )
+        return [known[source_id] for source_id in ids]
+
+
+def _line_of(node: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
+    """The line (1-based) of the YAML node at a pydantic error location, as near as found."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in location:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            node = node.value[key] if key < len(node.value) else None
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _at_line(root: yaml.Node | None, location: tuple[int | str, ...]) -> str:
+    line = _line_of(root, location)
+    return f" (line {line})" if line else ""
+
+
+def _describe(error: Any, data: Any) -> str:
+    """One error of pydantic's as `sources[2] (mfa-en): kind: must be one of …`."""
+    location = list(error["loc"])
+    where = ""
+    if location[:1] == ["sources"] and len(location) > 1 and isinstance(location[1], int):
+        index = location[1]
+        entry = data["sources"][index] if index < len(data.get("sources") or []) else None
+        source_id = entry.get("id") if isinstance(entry, dict) else None
+        where = f"sources[{index}]" + (f" ({source_id})" if source_id else "")
+        location = location[2:]
+    elif location:
+        where = str(location[0])
+        location = location[1:]
+    fields = [str(part) for part in location if not isinstance(part, int)]
+    message = _message(error)
+    if error["type"] == "missing":
+        return f"{where}: {'.'.join(fields)}: required key is missing"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: {'.'.join(fields)}: unknown key"
+    return f"{where}: {'.'.join(fields) + ': ' if fields else ''}{message}"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "literal_error":
+        return "must be one of " + ", ".join(KINDS)
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def parse_config(text: str, path: str) -> Config:
+    """Validate the text of a sources file; `path` is only used in messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: {line}invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'sources' list at the top")
+    try:
+        parsed = SourcesFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(
+            f"{path}: {_describe(first, data)}{_at_line(root, tuple(first['loc']))}"
+        ) from None
+    seen: dict[str, int] = {}
+    for index, source in enumerate(parsed.sources):
+        if source.id in seen:
+            raise ConfigError(
+                f"{path}: sources[{index}] ({source.id}): id: duplicate of "
+                f"sources[{seen[source.id]}]{_at_line(root, ('sources', index))}"
+            )
+        seen[source.id] = index
+    return Config(path=path, crawl=parsed.crawl, sources=parsed.sources)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a sources file; every problem is a one-line ConfigError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read ({error})") from None
+    return parse_config(text, str(path))

@@ -1,0 +1,117 @@
+"""What every source spider shares: entry requests, statement requests, errors as items."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from archive.identity import canonical_url
+from archive.store import Fetched
+from crawler.items import INDEX, STATEMENT, FetchErrorItem, PageItem
+from crawler.sources import Source
+
+
+def response_headers(response: Response) -> dict[str, str]:
+    return {
+        key.decode("latin-1"): b", ".join(values).decode("latin-1")
+        for key, values in response.headers.items()
+    }
+
+
+def in_domains(url: str, domains: list[str]) -> bool:
+    """Whether the URL's host is one of the domains or below one (ports do not matter)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def describe_failure(failure: Failure) -> tuple[str, int | None]:
+    """A failed request as (reason a person can read, HTTP status if there was one)."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"HTTP {status}", status
+    error = failure.value
+    if failure.check(IgnoreRequest) and str(error):
+        return str(error), None  # e.g. "Forbidden by robots.txt"
+    message = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {message}", None
+
+
+class SourceSpider(scrapy.Spider):
+    """A spider for one configured source; subclasses know how to find its statements."""
+
+    source: ClassVar[Source]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed_domains = self.source.domains
+        self._url_pattern = re.compile(self.source.url_pattern) if self.source.url_pattern else None
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.source.entry_urls:
+            yield self.entry_request(url)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def entry_request(self, url: str, **meta: Any) -> scrapy.Request:
+        """A request for a page the source is entered by (feed, sitemap, listing)."""
+        return scrapy.Request(url, callback=self.parse_entry, errback=self.on_error, meta=meta)
+
+    def statement_request(self, url: str) -> scrapy.Request:
+        # Every status reaches parse_statement: a 404 on a statement page is information.
+        return scrapy.Request(
+            canonical_url(url),
+            callback=self.parse_statement,
+            errback=self.on_error,
+            meta={"handle_httpstatus_all": True},
+        )
+
+    def statement_requests(self, urls: list[str]) -> Iterator[scrapy.Request]:
+        """Requests for the statement links found on an entry page, within the source."""
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                continue
+            if not in_domains(url, self.allowed_domains):
+                self.logger.debug("%s: not following %s (outside allowed domains)", self.name, url)
+                continue
+            if self._url_pattern and not self._url_pattern.search(url):
+                continue
+            yield self.statement_request(url)
+
+    # -- callbacks ----------------------------------------------------------------------
+
+    def parse_entry(self, response: Response) -> Iterator[Any]:
+        yield PageItem(INDEX, self.fetched(response))
+        yield from self.find_statements(response)
+
+    def find_statements(self, response: Response) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def parse_statement(self, response: Response) -> Iterator[Any]:
+        yield PageItem(STATEMENT, self.fetched(response))
+
+    def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        reason, status = describe_failure(failure)
+        self.logger.warning("%s: %s: %s", self.name, request.url, reason)
+        yield FetchErrorItem(self.name, request.url, reason, status)
+
+    def fetched(self, response: Response) -> Fetched:
+        return Fetched(
+            source_id=self.name,
+            url=response.url,
+            http_status=response.status,
+            body=response.body,
+            headers=response_headers(response),
+        )
+
+    def error(self, response: Response, reason: str) -> FetchErrorItem:
+        self.logger.warning("%s: %s: %s", self.name, response.url, reason)
+        return FetchErrorItem(self.name, response.url, reason, response.status)

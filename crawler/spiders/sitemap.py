@@ -1,0 +1,45 @@
+"""Sources that list their statements in XML sitemaps (and sitemap indexes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy.http import Response
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap
+
+from crawler.spiders.base import SourceSpider
+
+# A sitemap index can name thousands of sitemaps; one crawl follows this many at most.
+MAX_SITEMAPS = 200
+
+
+class SitemapSpider(SourceSpider):
+    sitemaps_followed = 0
+
+    def find_statements(self, response: Response) -> Iterator[Any]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception as error:  # lxml raises several types on broken XML
+            yield self.error(response, f"not a valid sitemap ({error})")
+            return
+        locations = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for location in locations:
+                if self.sitemaps_followed >= MAX_SITEMAPS:
+                    yield self.error(
+                        response, f"sitemap index truncated at {MAX_SITEMAPS} sitemaps"
+                    )
+                    return
+                self.sitemaps_followed += 1
+                yield self.entry_request(response.urljoin(location))
+        elif sitemap.type == "urlset":
+            if not locations:
+                yield self.error(response, "sitemap lists no URLs")
+            yield from self.statement_requests([response.urljoin(url) for url in locations])
+        else:
+            yield self.error(response, f"not a sitemap (root element {sitemap.type!r})")

@@ -1,0 +1,344 @@
+"""Real crawls of the fixture government web with the `communique` CLI, checked in the archive."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+
+from tests.sites.server import SiteServer
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMUNIQUE = str(Path(sys.executable).parent / "communique")
+DEMO_CONFIG = ROOT / "config" / "demo" / "sources.yaml"
+DEMO_BASE = "http://127.0.0.1:8780"
+
+# What a correct crawl of tests/sites/gov archives (see tests/sites/README.md).
+EXPECTED_STATEMENTS = {
+    "mfa-en": 5,
+    "mfa-zh": 6,
+    "mss-atom": 4,
+    "embassy-sitemap": 5,
+    "cac-urls": 3,
+}
+
+
+def communique(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMUNIQUE, *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=240
+    )
+
+
+def site_config(site: SiteServer, directory: Path, *, extra: str = "") -> Path:
+    """The demo sources pointed at the test server's port, plus any extra source entries."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(DEMO_BASE, site.base_url)
+    path = directory / "sources.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    db = sqlite_utils.Database(db_path)
+    try:
+        return list(db.query(sql, params))
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def crawled(
+    gov_site: SiteServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path, subprocess.CompletedProcess[str], int]]:
+    """One full crawl of every demo source, shared by the tests that only read its result."""
+    directory = tmp_path_factory.mktemp("crawl")
+    config = site_config(gov_site, directory)
+    db_path = directory / "archive.db"
+    first_request = len(gov_site.requests)
+    result = communique("crawl", "--config", str(config), "--db", str(db_path))
+    yield config, db_path, result, first_request
+
+
+def test_crawl_exits_0_and_prints_a_summary_per_source(crawled: Any) -> None:
+    _, _db_path, result, _ = crawled
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line}
+    for source_id, count in EXPECTED_STATEMENTS.items():
+        pages, new, _changed, _unchanged, _errors = map(int, lines[source_id])
+        assert new == count, (source_id, lines[source_id])
+        assert pages >= count
+    assert "5 source(s) crawled" in result.stdout
+
+
+def test_every_statement_archived_once_per_source(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    counts = {
+        row["source_id"]: row["n"]
+        for row in rows(db_path, "select source_id, count(*) n from statements group by source_id")
+    }
+    assert counts == EXPECTED_STATEMENTS
+    assert sum(counts.values()) >= 20
+
+
+def test_statements_have_text_title_date_and_language(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    statements = rows(db_path, "select * from statements")
+    for statement in statements:
+        assert statement["title"], statement["url"]
+        assert len(statement["text"]) > 200, statement["url"]
+        assert statement["published"] and statement["published"][:2] == "20", statement["url"]
+        assert statement["language"] in {"en", "zh"}, statement["url"]
+        assert statement["status"] == "live"
+    languages = {s["language"] for s in statements}
+    assert languages == {"en", "zh"}
+
+
+def test_boilerplate_does_not_reach_the_archive(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    texts = "\n".join(row["text"] for row in rows(db_path, "select text from statements"))
+    for furniture in [
+        "Русский язык",
+        "Leave a Reply",
+        "Your email address will not be published",
+        "【打印】",
+        "【关闭窗口】",
+        "当前位置",
+        "Current location",
+        "ICP备",
+    ]:
+        assert furniture not in texts
+
+
+def test_gb2312_declared_pages_keep_their_gbk_characters(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    statements = rows(db_path, "select title, text from statements where source_id = 'mfa-zh'")
+    joined = "".join(s["title"] + s["text"] for s in statements)
+    assert "\ufffd" not in joined
+    assert any(character in joined for character in "镕喆堃昇")
+    encodings = {
+        r["encoding"]
+        for r in rows(
+            db_path, "select encoding from captures where source_id = 'mfa-zh' and outcome = 'new'"
+        )
+    }
+    assert encodings == {"gb18030"}
+
+
+def test_tracking_parameters_and_fragments_do_not_make_new_statements(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    urls = [r["url"] for r in rows(db_path, "select url from statement_urls")]
+    assert not [url for url in urls if "utm_" in url or "#" in url]
+
+
+def test_page_under_two_urls_is_one_statement_with_both_urls(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    shared = rows(
+        db_path,
+        "select statement_id, count(*) n from statement_urls where source_id = 'embassy-sitemap' "
+        "group by statement_id having n > 1",
+    )
+    assert len(shared) == 1
+    assert shared[0]["n"] == 2
+
+
+def test_failures_are_recorded_with_url_and_reason(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    errors = rows(db_path, "select source_id, url, reason, http_status from crawl_errors")
+    by_reason = {(e["source_id"], e["http_status"]): e for e in errors}
+    missing = by_reason[("mfa-zh", 404)]
+    assert missing["reason"] == "HTTP 404"
+    pdf = [e for e in errors if e["url"].endswith(".pdf")]
+    assert len(pdf) == 1 and "not an HTML page" in pdf[0]["reason"]
+    robots = [e for e in errors if "/private/" in e["url"]]
+    assert robots and "robots.txt" in robots[0]["reason"]
+
+
+def test_robots_disallowed_path_is_never_fetched(crawled: Any, gov_site: SiteServer) -> None:
+    _, _, _, first_request = crawled
+    fetched = gov_site.requests[first_request:]
+    assert "/robots.txt" in fetched
+    assert not [path for path in fetched if path.startswith("/private/")]
+
+
+def test_raw_captures_are_kept_and_decompress_to_what_was_served(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    capture = rows(
+        db_path,
+        "select c.url, c.body_sha256, b.body_gz, c.headers from captures c "
+        "join bodies b on b.sha256 = c.body_sha256 "
+        "where c.source_id = 'mfa-zh' and c.outcome = 'new' limit 1",
+    )[0]
+    body = gzip.decompress(capture["body_gz"])
+    assert hashlib.sha256(body).hexdigest() == capture["body_sha256"]
+    assert b"gb2312" in body.lower()
+    assert "gb2312" in json.loads(capture["headers"]).get("Content-Type", "").lower()
+
+
+def test_every_crawl_row_is_finished_with_counts(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    crawls = rows(db_path, "select * from crawls")
+    assert {c["source_id"] for c in crawls} == set(EXPECTED_STATEMENTS)
+    assert {c["status"] for c in crawls} == {"finished"}
+    assert all(c["finished"] >= c["started"] for c in crawls)
+
+
+def test_second_crawl_adds_no_statements(crawled: Any, tmp_path: Path) -> None:
+    config, db_path, _, _ = crawled
+    copy = tmp_path / "archive.db"
+    source = sqlite3.connect(db_path)
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    before = rows(copy, "select count(*) n from statements")[0]["n"]
+    captures_before = rows(copy, "select count(*) n from captures")[0]["n"]
+    result = communique("crawl", "--config", str(config), "--db", str(copy), "--source", "mfa-en")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rows(copy, "select count(*) n from statements")[0]["n"] == before
+    assert rows(copy, "select count(*) n from captures")[0]["n"] > captures_before
+    line = next(line for line in result.stdout.splitlines() if line.startswith("mfa-en"))
+    _pages, new, changed, unchanged, _errors = map(int, line.split()[1:])
+    assert (new, changed, unchanged) == (0, 0, 5)
+
+
+def test_source_option_crawls_only_named_sources(gov_site: SiteServer, tmp_path: Path) -> None:
+    config = site_config(gov_site, tmp_path)
+    db_path = tmp_path / "archive.db"
+    result = communique(
+        "crawl", "--config", str(config), "--db", str(db_path), "--source", "mss-atom"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {r["source_id"] for r in rows(db_path, "select source_id from statements")} == {
+        "mss-atom"
+    }
+
+
+def test_unknown_source_id_exits_2(gov_site: SiteServer, tmp_path: Path) -> None:
+    config = site_config(gov_site, tmp_path)
+    result = communique(
+        "crawl", "--config", str(config), "--db", str(tmp_path / "a.db"), "--source", "nope"
+    )
+    assert result.returncode == 2
+    assert "no source with id nope" in result.stderr
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_bad_config_exits_2_and_leaves_the_archive_untouched(crawled: Any, tmp_path: Path) -> None:
+    _, db_path, _, _ = crawled
+    copy = tmp_path / "archive.db"
+    shutil.copy(db_path, copy)
+    before = copy.read_bytes()
+    config = tmp_path / "bad.yaml"
+    config.write_text("sources:\n  - id: x\n    name: X\n    kind: feed\n", encoding="utf-8")
+    result = communique("crawl", "--config", str(config), "--db", str(copy))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {config}: sources[0] (x): issuer: required key is missing (line 2)"
+    ]
+    assert copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["garbage", "foreign"])
+def test_unusable_database_exits_2_and_is_untouched(
+    gov_site: SiteServer, tmp_path: Path, kind: str
+) -> None:
+    db_path = tmp_path / "other.db"
+    if kind == "garbage":
+        db_path.write_bytes(b"not sqlite at all\n" * 500)
+    else:
+        conn = sqlite3.connect(db_path)
+        conn.execute("create table accounts (id integer primary key)")
+        conn.commit()
+        conn.close()
+    before = db_path.read_bytes()
+    result = communique(
+        "crawl", "--config", str(site_config(gov_site, tmp_path)), "--db", str(db_path)
+    )
+    assert result.returncode == 2
+    assert str(db_path) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert db_path.read_bytes() == before
+
+
+def test_unreachable_start_url_empty_feed_and_broken_feed_are_errors_not_crashes(
+    gov_site: SiteServer, tmp_path: Path
+) -> None:
+    with SiteServer(tmp_path) as closed:
+        dead_url = closed.url("/rss.xml")  # the server stops when the block ends
+    extra = f"""\
+  - id: dead
+    name: Unreachable
+    issuer: Nobody
+    kind: feed
+    start_urls: [{dead_url}]
+  - id: empty-feed
+    name: Empty feed
+    issuer: Nobody
+    kind: feed
+    start_urls: [{gov_site.url("/empty/rss.xml")}]
+  - id: broken-feed
+    name: Broken feed
+    issuer: Nobody
+    kind: feed
+    start_urls: [{gov_site.url("/broken/feed.xml")}]
+"""
+    config = site_config(gov_site, tmp_path, extra=extra)
+    db_path = tmp_path / "archive.db"
+    result = communique(
+        "crawl",
+        "--config",
+        str(config),
+        "--db",
+        str(db_path),
+        "--source",
+        "dead",
+        "--source",
+        "empty-feed",
+        "--source",
+        "broken-feed",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    errors = {r["source_id"]: r for r in rows(db_path, "select * from crawl_errors")}
+    assert errors["dead"]["url"] == dead_url
+    assert "refused" in errors["dead"]["reason"].lower()
+    assert errors["empty-feed"]["reason"] == "feed has no items"
+    assert errors["broken-feed"]["reason"].startswith("not a valid feed")
+    assert rows(db_path, "select count(*) n from statements")[0]["n"] == 0
+
+
+def test_scrapy_list_and_crawl_work_from_the_project(gov_site: SiteServer, tmp_path: Path) -> None:
+    scrapy = str(Path(sys.executable).parent / "scrapy")
+    listed = subprocess.run([scrapy, "list"], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    default_ids = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    assert len(default_ids) >= 6
+    config = site_config(gov_site, tmp_path)
+    db_path = tmp_path / "scrapy.db"
+    crawl = subprocess.run(
+        [
+            scrapy,
+            "crawl",
+            "mfa-en",
+            "-s",
+            f"COMMUNIQUE_CONFIG={config}",
+            "-s",
+            f"COMMUNIQUE_DB={db_path}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=240,
+    )
+    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    assert rows(db_path, "select count(*) n from statements")[0]["n"] == 5

@@ -1,0 +1,475 @@
+"""Tests for serving an archive with Datasette (archive/serve.py), against a real process."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive.schema import UnusableDatabase, open_archive
+from archive.serve import (
+    METADATA_PATH,
+    SETTINGS,
+    ArchiveNotFound,
+    database_metadata,
+    datasette_args,
+    serve,
+)
+
+TABLES = [
+    "sources",
+    "statements",
+    "statement_urls",
+    "versions",
+    "captures",
+    "bodies",
+    "crawls",
+    "crawl_errors",
+]
+FACETS = ["source_id", "issuer", "language", "year", "status"]
+BULK = 1_250  # more than Datasette's 1,000-row page, so CSV must stream past it
+UNDATED = 5  # statements without a date must not break paging
+CHINESE_TEXT = "中华人民共和国外交部发言人答记者问：“我们坚决反对”，并表示严重关切。\n第二段。"
+STARTUP_TIMEOUT_S = 60.0
+
+# Loopback only, and never through a proxy set in the environment.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def statement(id_: str, published: str | None, **fields: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": id_,
+        "source_id": "gov-uk",
+        "url": f"https://www.gov.uk/news/{id_}",
+        "title": f"Statement {id_}",
+        "issuer": "Foreign Office",
+        "published": published,
+        "year": int(published[:4]) if published else None,
+        "language": "en",
+        "text": f"Routine text of {id_}.",
+        "status": "live",
+        "first_seen": "2024-03-01T10:00:00Z",
+        "last_seen": "2024-03-08T10:00:00Z",
+        "version_count": 1,
+        "capture_count": 1,
+    }
+    row.update(fields)
+    return row
+
+
+NAMED = [
+    statement(
+        "en-sanctions",
+        "2024-05-01",
+        title="New sanctions announced",
+        text="The government today announced sanctions on trade-war profiteers.\nMore.",
+    ),
+    statement(
+        "zh-fmprc",
+        "2024-06-01T09:30:00+08:00",
+        source_id="fmprc",
+        url="https://www.mfa.gov.cn/fyrbt/1.html",
+        title="外交部发言人答记者问",
+        issuer="外交部",
+        language="zh",
+        text=CHINESE_TEXT,
+    ),
+]
+
+
+def bulk_statements() -> list[dict[str, Any]]:
+    rows = []
+    for n in range(BULK):
+        published = None if n < UNDATED else f"{2019 + n % 5}-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        rows.append(
+            statement(
+                f"bulk-{n:05d}",
+                published,
+                source_id="bulk",
+                issuer="Bulk Office",
+                language="zh" if n % 2 else "en",
+                text=f"{CHINESE_TEXT} #{n}" if n % 2 else f"Bulk text {n}, with a comma.",
+            )
+        )
+    return rows
+
+
+def build_archive(path: Path, bulk: bool = True) -> int:
+    """Create a real archive with a row in every table; return the statement count."""
+    db = open_archive(str(path))
+    db.table("sources").insert_all(
+        [
+            {"id": "gov-uk", "name": "GOV.UK", "issuer": "UK Government", "language": "en"},
+            {"id": "fmprc", "name": "中华人民共和国外交部", "issuer": "外交部", "language": "zh"},
+            {"id": "bulk", "name": "Bulk source", "issuer": "Bulk Office", "language": "en"},
+        ]
+    )
+    statements = NAMED + (bulk_statements() if bulk else [])
+    db.table("statements").insert_all(statements, batch_size=500)
+    body = b"<html>sanctions</html>"
+    sha = hashlib.sha256(body).hexdigest()
+    db.table("crawls").insert({"id": 1, "source_id": "gov-uk", "started": "2024-05-01T00:00:00Z"})
+    db.table("bodies").insert({"sha256": sha, "size": len(body), "body_gz": gzip.compress(body)})
+    db.table("captures").insert(
+        {
+            "id": 1,
+            "crawl_id": 1,
+            "source_id": "gov-uk",
+            "url": NAMED[0]["url"],
+            "canonical_url": NAMED[0]["url"],
+            "http_status": 200,
+            "body_sha256": sha,
+            "statement_id": "en-sanctions",
+            "outcome": "new",
+        }
+    )
+    db.table("versions").insert(
+        {"id": 1, "statement_id": "en-sanctions", "version": 1, "title": "v1", "capture_id": 1}
+    )
+    db.table("statement_urls").insert(
+        {"url": NAMED[0]["url"], "statement_id": "en-sanctions", "source_id": "gov-uk"}
+    )
+    db.table("crawl_errors").insert(
+        {"id": 1, "crawl_id": 1, "source_id": "gov-uk", "url": "https://x/", "reason": "timeout"}
+    )
+    db.conn.close()
+    return len(statements)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+def get(base: str, path: str, timeout: float = 30) -> Response:
+    try:
+        with OPENER.open(base + path, timeout=timeout) as r:
+            return Response(r.status, r.headers.get("content-type", ""), r.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.headers.get("content-type", ""), error.read())
+
+
+def answers(base: str) -> bool:
+    try:
+        return get(base, "/-/versions.json", timeout=2).status == 200
+    except OSError:
+        return False
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited early with code {process.returncode}")
+        if answers(base):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {base} within {STARTUP_TIMEOUT_S}s")
+
+
+@contextlib.contextmanager
+def running_datasette(db_path: Path, metadata_dir: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        datasette_args(db_path, port=port, metadata_dir=metadata_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base, process)
+        yield base
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def archive_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    path = tmp_path_factory.mktemp("served") / "archive.db"
+    return path, build_archive(path)
+
+
+@pytest.fixture(scope="module")
+def server(
+    archive_file: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with running_datasette(archive_file[0], tmp_path_factory.mktemp("metadata")) as base:
+        yield base
+
+
+# --- Without a server -------------------------------------------------------------------
+
+
+def test_args_run_datasette_from_this_interpreter(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    args = datasette_args(db, host="0.0.0.0", port=9123, metadata_dir=tmp_path / "md")
+    assert args[:5] == [sys.executable, "-m", "datasette", "serve", str(db)]
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    assert args[args.index("--port") + 1] == "9123"
+    settings = {args[i + 1]: args[i + 2] for i, arg in enumerate(args) if arg == "--setting"}
+    assert settings == SETTINGS
+    assert settings["max_csv_mb"] == "0"
+    assert settings["allow_csv_stream"] == "on"
+
+
+@pytest.mark.parametrize("stem", ["archive", "demo", "my archive"])
+def test_metadata_file_is_keyed_by_the_database_stem(tmp_path: Path, stem: str) -> None:
+    args = datasette_args(tmp_path / f"{stem}.db", metadata_dir=tmp_path / "md")
+    metadata = json.loads(Path(args[args.index("--metadata") + 1]).read_text("utf-8"))
+    assert list(metadata["databases"]) == [stem]
+    statements = metadata["databases"][stem]["tables"]["statements"]
+    assert statements["facets"] == FACETS
+    assert metadata["title"] == "Communique"
+
+
+def test_metadata_config_describes_every_table() -> None:
+    metadata = database_metadata(Path("whatever.db"), METADATA_PATH)
+    tables = metadata["databases"]["whatever"]["tables"]
+    for table in TABLES:
+        assert tables[table]["title"], table
+        assert tables[table]["description"], table
+    statements = tables["statements"]
+    assert statements["fts_table"] == "statements_fts"
+    assert statements["label_column"] == "title"
+    assert tables["sources"]["label_column"] == "name"
+    # Every column is described, and no description outlives its column.
+    schema_columns = {c.name for c in open_archive(":memory:").table("statements").columns}
+    assert set(statements["columns"]) == schema_columns
+
+
+def test_serve_missing_archive_names_it(tmp_path: Path) -> None:
+    missing = tmp_path / "data" / "archive.db"
+    with pytest.raises(FileNotFoundError) as info:
+        serve(missing, port=free_port())
+    assert isinstance(info.value, ArchiveNotFound)
+    assert str(missing) in str(info.value)
+    assert "\n" not in str(info.value)
+    assert not missing.exists()
+
+
+def test_serve_refuses_other_databases(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("create table t (x)")
+    with pytest.raises(UnusableDatabase, match=r"other\.db"):
+        serve(other, port=free_port())
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(UnusableDatabase, match=r"garbage\.db"):
+        serve(garbage, port=free_port())
+
+
+# --- Against a real Datasette -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_statements_json_returns_rows(server: str) -> None:
+    r = get(server, "/archive/statements.json?_shape=array&source_id__in=gov-uk,fmprc")
+    assert r.status == 200
+    rows = {row["id"]: row for row in r.json()}
+    assert set(rows) == {"en-sanctions", "zh-fmprc"}
+    assert rows["zh-fmprc"]["text"] == CHINESE_TEXT
+    assert rows["en-sanctions"]["title"] == "New sanctions announced"
+
+
+@pytest.mark.slow
+def test_paging_the_default_view_yields_every_statement_once(
+    server: str, archive_file: tuple[Path, int]
+) -> None:
+    # Many statements share a date; a default sort on it would repeat and skip rows.
+    ids: list[str] = []
+    path: str | None = "/archive/statements.json?_shape=objects&_size=50"
+    while path:
+        data = get(server, path).json()
+        ids += [row["id"] for row in data["rows"]]
+        next_url = urllib.parse.urlsplit(data["next_url"] or "")
+        path = f"{next_url.path}?{next_url.query}" if data["next_url"] else None
+    assert len(ids) == len(set(ids)) == archive_file[1]
+
+
+@pytest.mark.slow
+def test_table_page_has_title_and_facets(server: str) -> None:
+    page = get(server, "/archive/statements")
+    assert page.status == 200
+    assert "<h1" in page.text
+    assert "Statements</h1>" in page.text
+    assert "One row per statement" in page.text  # the table description
+    for facet in FACETS:
+        assert f'id="facet-{facet}"' in page.text, facet
+    data = get(server, "/archive/statements.json?_size=0").json()
+    assert set(data["facet_results"]) == set(FACETS)
+    languages = {f["value"]: f["count"] for f in data["facet_results"]["language"]["results"]}
+    assert languages["zh"] == 1 + BULK // 2
+    issuers = {f["value"] for f in data["facet_results"]["issuer"]["results"]}
+    assert {"外交部", "Foreign Office", "Bulk Office"} <= issuers
+
+
+@pytest.mark.slow
+def test_source_ids_are_labelled_with_source_names(server: str) -> None:
+    rows = get(server, "/archive/statements.json?_shape=array&_labels=on&id=zh-fmprc").json()
+    assert rows[0]["source_id"] == {"value": "fmprc", "label": "中华人民共和国外交部"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["sanctions", "Sanctions announced", "trade-war"])
+def test_search_finds_english_statement_by_word(server: str, query: str) -> None:
+    r = get(server, f"/archive/statements.json?_shape=array&_search={urllib.parse.quote(query)}")
+    assert r.status == 200
+    assert [row["id"] for row in r.json()] == ["en-sanctions"]
+
+
+@pytest.mark.slow
+def test_search_finds_chinese_statement_by_whole_phrase(server: str) -> None:
+    query = urllib.parse.quote("外交部发言人答记者问")
+    rows = get(server, f"/archive/statements.json?_shape=array&_search={query}").json()
+    assert "zh-fmprc" in [row["id"] for row in rows]
+
+
+@pytest.mark.slow
+def test_csv_stream_returns_every_row(server: str, archive_file: tuple[Path, int]) -> None:
+    r = get(server, "/archive/statements.csv?_stream=on&_size=max", timeout=120)
+    assert r.status == 200
+    rows = list(csv.DictReader(io.StringIO(r.text, newline="")))
+    assert len(rows) == archive_file[1] > 1_000
+    assert len({row["id"] for row in rows}) == len(rows)
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["zh-fmprc"]["text"] == CHINESE_TEXT
+    assert by_id[f"bulk-{BULK - 1:05d}"]["text"] == f"{CHINESE_TEXT} #{BULK - 1}"
+    assert sum(1 for row in rows if row["published"] == "") == UNDATED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_has_title_and_csv(server: str, table: str) -> None:
+    title = database_metadata(Path("archive.db"))["databases"]["archive"]["tables"][table]["title"]
+    page = get(server, f"/archive/{table}")
+    assert page.status == 200
+    assert f"<h1>{title}</h1>" in page.text
+    assert f'href="/archive/{table}.csv?' in page.text
+    r = get(server, f"/archive/{table}.csv?_stream=on")
+    assert r.status == 200
+    rows = list(csv.reader(io.StringIO(r.text, newline="")))
+    assert len(rows) >= 2  # header plus at least the one row inserted
+
+
+@pytest.mark.slow
+def test_database_page_lists_titled_tables_and_hides_fts(server: str) -> None:
+    tables = {t["name"]: t for t in get(server, "/archive.json").json()["tables"]}
+    for table in TABLES:
+        assert not tables[table]["hidden"], table
+    hidden = [name for name in tables if name.startswith("statements_fts")]
+    assert hidden
+    assert all(tables[name]["hidden"] for name in hidden)
+    page = get(server, "/archive").text
+    assert "statements_fts" not in page
+    assert f"{len(hidden)} hidden tables" in page
+
+
+@pytest.mark.slow
+def test_settings_applied(server: str) -> None:
+    settings = get(server, "/-/settings.json").json()
+    assert settings["max_csv_mb"] == 0
+    assert settings["allow_csv_stream"] is True
+    assert settings["sql_time_limit_ms"] == 3000
+    assert get(server, "/-/metadata.json").json()["title"] == "Communique"
+
+
+@pytest.mark.slow
+def test_newest_canned_query(server: str) -> None:
+    rows = get(server, "/archive/newest.json?_shape=array").json()
+    assert len(rows) == 100
+    assert [row["id"] for row in rows[:2]] == ["zh-fmprc", "en-sanctions"]
+
+
+@pytest.mark.slow
+def test_metadata_applies_whatever_the_file_is_called(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    build_archive(db, bulk=False)
+    with running_datasette(db, tmp_path / "md") as base:
+        assert get(base, "/archive/statements.json").status == 404
+        data = get(base, "/demo/statements.json?_search=sanctions").json()
+        assert [row[0] for row in data["rows"]] == ["en-sanctions"]
+        assert set(get(base, "/demo/statements.json").json()["facet_results"]) == set(FACETS)
+        assert "Statements</h1>" in get(base, "/demo/statements").text
+
+
+SERVE_SCRIPT = """
+import signal, sys
+from pathlib import Path
+from archive.serve import serve
+# A shell may start background jobs with SIGINT ignored; behave as in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(serve(Path(sys.argv[1]), port=int(sys.argv[2])))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "whole_group"),
+    [(signal.SIGINT, True), (signal.SIGINT, False), (signal.SIGTERM, False)],
+    ids=["ctrl-c-in-terminal", "sigint-to-parent-only", "sigterm-to-parent"],
+)
+def test_serve_runs_in_foreground_and_stops_on_signal(
+    tmp_path: Path, sig: signal.Signals, whole_group: bool
+) -> None:
+    db = tmp_path / "archive.db"
+    build_archive(db, bulk=False)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Its own process group, like a shell job, so Ctrl-C can be sent to the whole job.
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, str(db), str(port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(base, process)
+        if whole_group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+        code = process.wait(timeout=30)
+        assert not answers(base)
+        # A clean stop, or the shell's 128 + N for death by signal N: never negative.
+        assert code in (0, 128 + sig)
+    finally:
+        # Also ends a Datasette left behind, which shares the group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

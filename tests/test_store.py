@@ -1,0 +1,178 @@
+"""What the archive file holds after pages are recorded: one statement per statement."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive.clean import STATUS_OK, Cleaned
+from archive.schema import UnusableDatabase, open_archive
+from archive.store import CHANGED, ERROR, NEW, NOT_STATEMENT, UNCHANGED, Archive, Fetched
+
+SOURCE = {"id": "mfa-en", "name": "MFA", "issuer": "Ministry", "kind": "feed"}
+TEXT = "The Ministry of Foreign Affairs issued the following statement today.\n\nSecond paragraph."
+
+
+def page(url: str, body: bytes = b"<html>statement</html>", status: int = 200) -> Fetched:
+    return Fetched(source_id="mfa-en", url=url, http_status=status, body=body)
+
+
+def cleaned(url: str, text: str = TEXT, title: str = "Statement on the situation") -> Cleaned:
+    return Cleaned(
+        status=STATUS_OK,
+        url=url,
+        title=title,
+        text=text,
+        published="2024-08-02",
+        issuer="Ministry",
+        language="en",
+    )
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    archive = Archive(tmp_path / "archive.db")
+    archive.sync_sources([SOURCE])
+    return archive
+
+
+def record(archive: Archive, url: str, **kwargs: str) -> str:
+    crawl = archive.start_crawl("mfa-en")
+    return archive.record_page(crawl, page(url), cleaned(url, **kwargs))
+
+
+def test_new_statement_has_row_url_version_capture_and_raw_body(archive: Archive) -> None:
+    body = "<html><p>原文 statement</p></html>".encode()
+    crawl = archive.start_crawl("mfa-en")
+    url = "https://example.gov/a.html"
+    assert archive.record_page(crawl, page(url, body), cleaned(url)) == NEW
+    db = archive.db
+    statement = next(db["statements"].rows)
+    assert statement["title"] == "Statement on the situation"
+    assert statement["year"] == 2024
+    assert statement["status"] == "live"
+    assert [r["url"] for r in db["statement_urls"].rows] == [url]
+    assert db["versions"].count == 1
+    capture = next(db["captures"].rows)
+    assert capture["statement_id"] == statement["id"]
+    stored = db["bodies"].get(capture["body_sha256"])
+    assert gzip.decompress(stored["body_gz"]) == body
+    assert capture["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_recrawl_and_tracking_parameters_and_fragment_are_one_statement(archive: Archive) -> None:
+    assert record(archive, "https://example.gov/a.html?utm_source=rss&utm_medium=feed") == NEW
+    assert record(archive, "https://example.gov/a.html#top") == UNCHANGED
+    assert record(archive, "https://example.gov/a.html") == UNCHANGED
+    db = archive.db
+    assert db["statements"].count == 1
+    assert db["captures"].count == 3
+    assert next(db["statements"].rows)["capture_count"] == 3
+    assert [r["url"] for r in db["statement_urls"].rows] == ["https://example.gov/a.html"]
+
+
+def test_same_text_at_another_url_of_the_source_is_one_statement_with_both_urls(
+    archive: Archive,
+) -> None:
+    assert record(archive, "https://example.gov/2024/08/statement/") == NEW
+    assert record(archive, "https://example.gov/?p=123") == UNCHANGED
+    db = archive.db
+    assert db["statements"].count == 1
+    assert {r["url"] for r in db["statement_urls"].rows} == {
+        "https://example.gov/2024/08/statement/",
+        "https://example.gov/?p=123",
+    }
+
+
+def test_whitespace_and_full_width_differences_are_not_an_edit(archive: Archive) -> None:
+    record(archive, "https://example.gov/a.html", text="外交部发言人答记者问：ABC 123。")
+    again = record(
+        archive, "https://example.gov/a.html", text="外交部发言人答记者问： ＡＢＣ　１２３。"
+    )
+    assert again == UNCHANGED
+
+
+def test_an_edit_is_a_new_version_and_the_old_text_is_kept(archive: Archive) -> None:
+    record(archive, "https://example.gov/a.html")
+    edited = TEXT.replace("today", "on Friday")
+    assert record(archive, "https://example.gov/a.html", text=edited) == CHANGED
+    db = archive.db
+    statement = next(db["statements"].rows)
+    assert statement["text"] == edited
+    assert statement["version_count"] == 2
+    texts = [r["text"] for r in db["versions"].rows_where(order_by="version")]
+    assert texts == [TEXT, edited]
+
+
+def test_different_statements_stay_apart(archive: Archive) -> None:
+    record(archive, "https://example.gov/a.html")
+    assert record(archive, "https://example.gov/b.html", text=TEXT + " Another.") == NEW
+    assert archive.db["statements"].count == 2
+
+
+def test_http_error_and_non_statement_pages_are_recorded_not_archived(archive: Archive) -> None:
+    crawl = archive.start_crawl("mfa-en")
+    gone = page("https://example.gov/gone.html", status=404)
+    assert archive.record_page(crawl, gone, Cleaned(status="http_error", url=gone.url)) == ERROR
+    pdf = page("https://example.gov/a.pdf", body=b"%PDF-1.4")
+    not_html = Cleaned(status="not_html", url=pdf.url, reason="not an HTML page (application/pdf)")
+    assert archive.record_page(crawl, pdf, not_html) == NOT_STATEMENT
+    db = archive.db
+    assert db["statements"].count == 0
+    errors = {r["url"]: (r["reason"], r["http_status"]) for r in db["crawl_errors"].rows}
+    assert errors == {
+        "https://example.gov/gone.html": ("HTTP 404", 404),
+        "https://example.gov/a.pdf": ("not an HTML page (application/pdf)", 200),
+    }
+    summary = archive.finish_crawl(crawl, "finished")
+    assert (summary.pages_fetched, summary.statements_new, summary.errors) == (2, 0, 2)
+
+
+def test_crawl_summary_counts_outcomes(archive: Archive) -> None:
+    crawl = archive.start_crawl("mfa-en")
+    for url in ["https://example.gov/a.html", "https://example.gov/a.html?utm_source=x"]:
+        archive.record_page(crawl, page(url), cleaned(url))
+    archive.record_error(crawl, "mfa-en", "https://example.gov/x", "TimeoutError: took too long")
+    summary = archive.finish_crawl(crawl, "finished")
+    assert summary.status == "finished"
+    assert (summary.pages_fetched, summary.statements_new, summary.statements_unchanged) == (
+        2,
+        1,
+        1,
+    )
+    assert summary.errors == 1
+
+
+def test_full_text_search_finds_statements(archive: Archive) -> None:
+    record(archive, "https://example.gov/a.html")
+    rows = list(archive.db["statements"].search("Foreign"))
+    assert [r["title"] for r in rows] == ["Statement on the situation"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"this is not a database, just some text" * 100, "not a usable SQLite database"),
+        (None, "another program"),
+    ],
+)
+def test_unusable_file_is_refused_and_left_untouched(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    path = tmp_path / "other.db"
+    if content is None:
+        conn = sqlite3.connect(path)
+        conn.execute("create table invoices (id integer primary key, amount real)")
+        conn.commit()
+        conn.close()
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(UnusableDatabase, match=expected) as raised:
+        open_archive(str(path))
+    assert str(path) in str(raised.value)
+    assert path.read_bytes() == before

@@ -58,12 +58,16 @@ def extract_files(paths: list[Path], url: str | None = None) -> Iterator[dict[st
 
 
 def format_text(record: dict[str, Any]) -> str:
-    """A record as a person would read it: header lines, a blank line, then the text."""
+    """A record as a person would read it: header lines, a blank line, then the text.
+
+    No trailing newline, so `click.echo` output ends cleanly.
+    """
     lines = []
     for label, key in _HEADER_FIELDS:
         value = record.get(key)
         lines.append(f"{label}: {value if value not in (None, '') else '-'}")
     if record.get("reason"):
         lines.append(f"Reason: {record['reason']}")
-    text = record.get("text") or ""
-    return "\n".join(lines) + "\n\n" + text + ("\n" if text and not text.endswith("\n") else "")
+    header = "\n".join(lines)
+    text = record.get("text")
+    return f"{header}\n\n{text}" if text else header

@@ -12,7 +12,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 
 from archive.clean import Cleaned, Hints, clean_page
-from archive.store import Archive, Fetched
+from archive.store import ERROR, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
 
 logger = logging.getLogger(__name__)
@@ -88,5 +88,9 @@ class ArchivePipeline:
             cleaned = await self.clean(fetched)
             outcome = self.archive.record_page(self.crawl_id, fetched, cleaned)
             stats.inc_value(f"communique/{outcome}")
-            logger.info("%s: %s %s", fetched.source_id, outcome, fetched.url)
+            if outcome in (ERROR, NOT_STATEMENT):
+                reason = cleaned.reason or f"HTTP {fetched.http_status}"
+                logger.warning("%s: %s %s: %s", fetched.source_id, outcome, fetched.url, reason)
+            else:
+                logger.info("%s: %s %s", fetched.source_id, outcome, fetched.url)
         return item

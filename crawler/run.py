@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -18,7 +19,36 @@ def crawl_settings(config_path: str, db_path: Path, log_level: str = "INFO") -> 
     settings.set("COMMUNIQUE_CONFIG", config_path, priority="cmdline")
     settings.set("COMMUNIQUE_DB", str(db_path), priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # ours: see below
     return settings
+
+
+class _OperatorFilter(logging.Filter):
+    """Passes our records at the chosen level, everyone else's (Scrapy's) only from WARNING."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ours = record.name == "crawler" or record.name.startswith("crawler.")
+        return record.levelno >= (
+            self.level if ours or self.level <= logging.DEBUG else logging.WARNING
+        )
+
+
+def configure_logging(level: str) -> None:
+    """One line per page with source and URL; Scrapy's own INFO chatter only at DEBUG.
+
+    Scrapy's INFO output (settings, middlewares, stats dumps per source) buries what an
+    operator needs. A handler filter, because Scrapy resets logger levels per crawler.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(_OperatorFilter(logging.getLevelNamesMapping()[level]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if level == "DEBUG" else logging.INFO)
 
 
 def run_crawl(
@@ -29,6 +59,7 @@ def run_crawl(
     A Twisted reactor runs once per process, so call this once per process.
     """
     process = CrawlerProcess(crawl_settings(config.path, db_path, log_level))
+    configure_logging(log_level)
     crawlers: list[Crawler] = []
     for source in sources:
         crawler = process.create_crawler(spider_for(source, config.crawl))

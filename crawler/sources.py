@@ -46,6 +46,7 @@ class CrawlSettings(BaseModel):
     max_page_bytes: int = Field(default=10_000_000, ge=10_000)
     timeout: float = Field(default=30.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=2.0, ge=0)  # seconds before the first retry; doubles
 
 
 class Source(BaseModel):

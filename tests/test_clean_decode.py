@@ -74,6 +74,20 @@ def test_latin1_header_on_a_utf8_page_reads_utf8() -> None:
     assert "ministère des Affaires étrangères" in decoded.text
 
 
+def test_gb2312_header_on_a_utf8_page_reads_utf8() -> None:
+    body = html(STATEMENT_ZH).encode("utf-8")
+    decoded = decode_body(body, "text/html; charset=gb2312")
+    assert decoded.encoding == "utf-8"
+    assert "朱镕基同志和王喆同志" in decoded.text
+
+
+def test_meta_claiming_utf16_on_an_8_bit_page_reads_utf8() -> None:
+    body = html(STATEMENT_ZH, '<meta charset="utf-16">').encode("utf-8")
+    decoded = decode_body(body)
+    assert decoded.encoding == "utf-8"
+    assert "国务院新闻办公室" in decoded.text
+
+
 def test_declared_windows_1252_is_respected() -> None:
     body = html("Déclaration du porte-parole — « coopération »", '<meta charset="windows-1252">')
     decoded = decode_body(body.encode("cp1252"))

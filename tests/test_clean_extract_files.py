@@ -83,6 +83,7 @@ def test_format_text_reads_like_a_document() -> None:
         "URL: https://mfa.example.gov/1",
     ]
     assert body.startswith("问：据报道，李镕喆部长将出席第九次澜沧江－湄公河合作外长会。")
+    assert body.endswith("为地区和平稳定与发展繁荣注入更多正能量。")
 
 
 def test_format_text_of_an_error_says_why() -> None:

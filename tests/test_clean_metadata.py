@@ -74,6 +74,24 @@ def test_published_prefers_meta_then_labelled_line_then_bare_date() -> None:
     assert find_published({}, blocks[:1], today=TODAY) == "2024-06-01"
 
 
+def test_bare_date_below_the_body_ranks_after_trafilatura_guess() -> None:
+    # A sidebar's "2023-11-03" after the article is another story's date...
+    blocks = [
+        ("Anchor: After heavy downpours on Monday, the morning was cold.", ""),
+        ("2023-11-03", ""),
+    ]
+    assert find_published({}, blocks, today=TODAY, body_start=1, guess="2023-11-07") == "2023-11-07"
+    # ...but with nothing better it is the notice's signing date.
+    assert find_published({}, blocks, today=TODAY, body_start=1) == "2023-11-03"
+
+
+def test_written_and_updated_labels() -> None:
+    blocks = [("Written: 2023-11-07 15:03:30 / Updated: 2023-11-08 09:00:00", "")]
+    assert find_published({}, blocks, today=TODAY) == "2023-11-07T15:03:30"
+    blocks = [("Updated: 2023-11-08", "")]
+    assert find_published({}, blocks, today=TODAY) == "2023-11-08"
+
+
 def test_labelled_date_in_a_list_counts_but_not_in_a_link() -> None:
     # <ul class="info"><li>发布时间：…</li><li>来源：…</li></ul> is common on government sites.
     blocks = [("发布时间：2024-07-18", IN_LINK), ("发布时间：2024-07-23", IN_LIST)]

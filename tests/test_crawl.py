@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -17,6 +20,7 @@ import pytest
 import sqlite_utils
 
 from tests.sites.server import SiteServer
+from tests.test_serve import free_port, get, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -342,3 +346,43 @@ def test_scrapy_list_and_crawl_work_from_the_project(gov_site: SiteServer, tmp_p
     )
     assert crawl.returncode == 0, crawl.stderr[-3000:]
     assert rows(db_path, "select count(*) n from statements")[0]["n"] == 5
+
+
+def test_served_archive_shows_the_crawl_as_json_and_csv(crawled: Any) -> None:
+    _, db_path, _, _ = crawled
+    port = free_port()
+    process = subprocess.Popen(
+        [COMMUNIQUE, "serve", "--db", str(db_path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        statements = get(base, "/archive/statements.json?_shape=array&_size=max").json()
+        assert len(statements) == sum(EXPECTED_STATEMENTS.values())
+        table = list(
+            csv.DictReader(io.StringIO(get(base, "/archive/statements.csv?_stream=on").text))
+        )
+        assert len(table) == len(statements)
+        assert any("镕" in row["title"] + row["text"] for row in table)
+        found = get(base, "/archive/statements.json?_search=spokesperson&_shape=array").json()
+        assert found and all(row["language"] == "en" for row in found)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_export_writes_a_dated_snapshot_of_the_crawl(crawled: Any, tmp_path: Path) -> None:
+    _, db_path, _, _ = crawled
+    result = communique("export", "--db", str(db_path), "--out", str(tmp_path / "snapshots"))
+    assert result.returncode == 0, result.stderr
+    [snapshot] = (tmp_path / "snapshots").glob("statements-*.csv")
+    assert re.fullmatch(r"statements-\d{4}-\d{2}-\d{2}\.csv", snapshot.name)
+    with snapshot.open(encoding="utf-8-sig", newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert len(exported) == sum(EXPECTED_STATEMENTS.values())
+    assert {"source_id", "url", "title", "issuer", "published", "language", "text"} <= set(
+        exported[0]
+    )
+    assert {row["language"] for row in exported} == {"en", "zh"}

@@ -20,7 +20,6 @@ from archive.clean.metadata import (
     find_title,
     html_title,
     meta_map,
-    parse_date,
 )
 from archive.clean.sniff import sniff_not_html
 
@@ -119,9 +118,14 @@ def clean_page(
     )
     text = layout(lines)
 
-    published = find_published(metas, notes.blocks, hints.timezone, today)
-    if published is None and extracted.date:
-        published = parse_date(extracted.date, hints.timezone, today)
+    published = find_published(
+        metas,
+        notes.blocks,
+        hints.timezone,
+        today,
+        body_start=notes.body_start,
+        guess=extracted.date,
+    )
     issuer = find_issuer(metas, notes.blocks) or hints.issuer
     language = choose_language(text, html_lang, hints.language)
 

@@ -111,6 +111,9 @@ _INLINE = frozenset(
 ) | frozenset(("sub", "abbr", "cite", "code", "img", "br", "input"))
 _SKIP_TEXT = frozenset(("script", "style", "noscript", "template", "select", "option"))
 _NEVER_REMOVE = frozenset(("html", "body", "head"))
+# A block this long is statement text: what comes before it is the page's header area.
+BODY_PARAGRAPH_CHARS = 120
+
 # Where a block sits, for the metadata rules: dates inside lists and links are other pages'.
 IN_LINK = "link"
 IN_LIST = "list"
@@ -211,6 +214,7 @@ class TreeNotes:
     pending_related: list[HtmlElement] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # rule name -> elements removed
     judged: dict[str, str | None] = field(default_factory=dict)  # wrappers repeat their text
+    body_start: int | None = None  # index into blocks where the first long paragraph was seen
 
 
 def _remove(element: HtmlElement) -> None:
@@ -324,6 +328,8 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
         return text
 
     squashed = _squash(text)
+    if notes.body_start is None and len(squashed) >= BODY_PARAGRAPH_CHARS:
+        notes.body_start = len(notes.blocks)
     if not squashed or len(squashed) > 3000:
         return text
     if len(squashed) <= 300 and (not notes.blocks or notes.blocks[-1][0] != squashed):

@@ -11,8 +11,6 @@ from charset_normalizer import from_bytes
 # Sites declare gb2312 but serve GBK/GB18030 characters (镕, 喆); gb18030 is a superset of all.
 _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "csgb2312", "gb_2312-80", "chinese", "euc-cn"}
 _GB_CODECS = {"gb2312", "gbk", "gb18030"}  # Python codec names after codecs.lookup
-# Single-byte charsets decode any byte, so a wrong declaration never fails on its own.
-_SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "ascii"}
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 # <meta charset="x">, and <meta http-equiv="Content-Type" content="text/html; charset=x">
@@ -121,14 +119,21 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
             return Decoded(_strip_bom(text), "utf-8" if bom == "utf-8" else bom)
 
     tried: list[str] = []
-    for declared in (header_charset(content_type), meta_charset(body)):
+    for source, declared in (
+        ("header", header_charset(content_type)),
+        ("meta", meta_charset(body)),
+    ):
         codec = normalise_charset(declared)
+        if codec and source == "meta" and codec.startswith(("utf-16", "utf-32")):
+            # A page that can be read far enough to find its meta tag is not UTF-16
+            # (WHATWG Encoding reads such a declaration as UTF-8 too).
+            codec = "utf-8"
         if not codec or codec in tried:
             continue
         tried.append(codec)
-        if codec in _SINGLE_BYTE or codec.startswith(("cp125", "iso8859")):
-            # Servers default to ISO-8859-1 while the page is UTF-8; valid UTF-8 with
-            # non-ASCII bytes is almost never an accident.
+        if not codec.startswith("utf"):
+            # Servers default to ISO-8859-1 or GB2312 while the page is UTF-8; non-ASCII
+            # text that is valid UTF-8 is practically never in another charset.
             utf8 = _looks_utf8(body)
             if utf8 is not None:
                 return Decoded(_strip_bom(utf8), "utf-8")

@@ -80,9 +80,10 @@ _ISO_OFFSET = re.compile(
 _DATE_LABEL = re.compile(
     # Not after another Chinese character: 会议时间 (the meeting's time) is not a date line.
     r"(?i)(?<![\u4e00-\u9fff])(?:发布时间|发布日期|发文日期|成文日期|印发日期|时间|日期|"
-    r"\bTime|\bDate|\bPublished(?: on)?|\bPublication date|\bRelease date|\bPosted on)"
-    r"\s*[:：]?\s*"
+    r"\bTime|\bDate|\bPublished(?: on)?|\bPublication date|\bRelease date|\bPosted(?: on)?|"
+    r"\bWritten|\bIssued(?: on)?)\s*[:：]?\s*"
 )
+_UPDATED_LABEL = re.compile(r"(?i)(?<![\u4e00-\u9fff])(?:更新时间|\bUpdated(?: on)?)\s*[:：]?\s*")
 _ONLY_DATE = re.compile(
     r"^[\s(（\[【]*(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)[\s)）\]】]*$"
@@ -112,7 +113,12 @@ def meta_map(root: HtmlElement) -> dict[str, str]:
     """Meta tag contents by lowercased name/property/itemprop (first occurrence wins)."""
     metas: dict[str, str] = {}
     for meta in root.iter("meta"):
-        key = meta.get("name") or meta.get("property") or meta.get("itemprop")
+        key = (
+            meta.get("name")
+            or meta.get("property")
+            or meta.get("itemprop")
+            or meta.get("http-equiv")
+        )
         content = meta.get("content")
         if key and content and content.strip():
             metas.setdefault(key.strip().lower(), content.strip())
@@ -197,37 +203,60 @@ def parse_date(
     return best[1] if best else None
 
 
+def _labelled(
+    label: re.Pattern[str], texts: list[tuple[str, str]], tz_name: str | None, today: date | None
+) -> str | None:
+    for text, where in texts:
+        if where == IN_LINK:
+            continue
+        for match in label.finditer(text):
+            found = parse_date(text[match.end() :], tz_name, today, anchored=True)
+            # Copyright lines are never a source of dates, however date-like they look.
+            if found and classify(text) != "footer":
+                return found
+    return None
+
+
+def _bare(texts: list[tuple[str, str]], tz_name: str | None, today: date | None) -> str | None:
+    for text, where in texts:
+        if not where and len(text) <= 40 and _ONLY_DATE.match(text):
+            found = parse_date(text, tz_name, today)
+            if found:
+                return found
+    return None
+
+
 def find_published(
     metas: dict[str, str],
-    blocks: Iterable[tuple[str, str]],
+    blocks: list[tuple[str, str]],
     tz_name: str | None = None,
     today: date | None = None,
+    body_start: int | None = None,
+    guess: str | None = None,
 ) -> str | None:
-    """Publication date: meta tags, then a labelled date line, then a line that is a date.
+    """Publication date, best source first.
 
-    `blocks` are (text, where) pairs from the pruning pass; a bare date inside a list or
-    link belongs to another page, a labelled one only inside a link does.
+    Meta tags; a labelled date line (`发布时间：`, `Time:`); a bare date above the body;
+    an "updated" line; `guess` (trafilatura's); a bare date below the body (a notice's
+    signing date). `blocks` are (text, where) pairs from the pruning pass: a bare date in a
+    list or link belongs to another page, a labelled one only in a link does.
     """
     for key in _DATE_META:
         if key in metas:
             found = parse_date(metas[key], tz_name, today)
             if found:
                 return found
-    # Copyright lines are never a source of dates, however date-like their years look.
-    candidates = [(text, where) for text, where in blocks if _HAS_DIGITS.search(text)]
-    for text, where in candidates:
-        if where == IN_LINK:
-            continue
-        for label in _DATE_LABEL.finditer(text):
-            found = parse_date(text[label.end() :], tz_name, today, anchored=True)
-            if found and classify(text) != "footer":
-                return found
-    for text, where in candidates:
-        if not where and len(text) <= 40 and _ONLY_DATE.match(text):
-            found = parse_date(text, tz_name, today)
-            if found:
-                return found
-    return None
+    dated = [(text, where) for text, where in blocks if _HAS_DIGITS.search(text)]
+    split = len(blocks) if body_start is None else body_start
+    head = [(text, where) for text, where in blocks[:split] if _HAS_DIGITS.search(text)]
+    tail = [(text, where) for text, where in blocks[split:] if _HAS_DIGITS.search(text)]
+    return (
+        _labelled(_DATE_LABEL, dated, tz_name, today)
+        or _bare(head, tz_name, today)
+        or _labelled(_UPDATED_LABEL, dated, tz_name, today)
+        or (parse_date(guess, tz_name, today) if guess else None)
+        or _bare(tail, tz_name, today)
+    )
 
 
 def find_issuer(metas: dict[str, str], blocks: Iterable[tuple[str, str]]) -> str | None:

@@ -29,6 +29,7 @@ def politeness_settings(crawl: CrawlSettings) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "RETRY_TIMES": crawl.retries,
+        "RETRY_BACKOFF_BASE": crawl.retry_backoff,
         "USER_AGENT": f"Communique/0.1 (+{crawl.contact})",
     }
 

@@ -100,7 +100,7 @@ class SourceSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
         request = failure.request  # type: ignore[attr-defined]
         reason, status = describe_failure(failure)
-        self.logger.warning("%s: %s: %s", self.name, request.url, reason)
+        self.logger.warning("%s: error %s: %s", self.name, request.url, reason)
         yield FetchErrorItem(self.name, request.url, reason, status)
 
     def fetched(self, response: Response) -> Fetched:
@@ -113,5 +113,5 @@ class SourceSpider(scrapy.Spider):
         )
 
     def error(self, response: Response, reason: str) -> FetchErrorItem:
-        self.logger.warning("%s: %s: %s", self.name, response.url, reason)
+        self.logger.warning("%s: error %s: %s", self.name, response.url, reason)
         return FetchErrorItem(self.name, response.url, reason, response.status)

@@ -16,7 +16,7 @@ class FeedSpider(SourceSpider):
         headers = {
             "content-location": response.url,
             # Without a content type feedparser calls every feed malformed ("bozo").
-            "content-type": response.headers.get("Content-Type", b"application/xml").decode(
+            "content-type": (response.headers.get("Content-Type") or b"application/xml").decode(
                 "latin-1"
             ),
         }

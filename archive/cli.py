@@ -147,8 +147,11 @@ def sources_check(config_path: str) -> None:
         communique sources check --config config/sources.yaml
     """
     config = _load(config_path)
+    width = max(len(source.id) for source in config.sources)
     for source in config.sources:
-        click.echo(f"{source.id:<24} {source.kind:<8} {source.language or '--':<3} {source.name}")
+        click.echo(
+            f"{source.id:<{width}}  {source.kind:<8} {source.language or '--':<3} {source.name}"
+        )
     click.echo(f"{config_path}: {len(config.sources)} source(s), all valid")
 
 
@@ -165,7 +168,21 @@ def sources_check(config_path: str) -> None:
     show_default=True,
     help="text for reading, json for one file, jsonl for one object per line.",
 )
-def extract(files: tuple[Path, ...], url: str | None, output_format: str) -> None:
+@click.option(
+    "--source",
+    "source_id",
+    default=None,
+    metavar="ID",
+    help="Clean as for this source of --config (its issuer, language, time zone).",
+)
+@config_option
+def extract(
+    files: tuple[Path, ...],
+    url: str | None,
+    output_format: str,
+    source_id: str | None,
+    config_path: str,
+) -> None:
     """Clean saved pages exactly as the crawler would and print what would be stored.
 
     Exits 1 if any file could not be read (the others are still printed).
@@ -173,18 +190,28 @@ def extract(files: tuple[Path, ...], url: str | None, output_format: str) -> Non
     \b
     Example:
         communique extract saved/page.html --url https://www.mfa.gov.cn/... --format json
+        communique extract saved/*.html --source mfa-zh --format jsonl
     """
     from archive.extract import extract_files, format_text
 
+    hints = None
+    if source_id:
+        from crawler.sources import ConfigError
+
+        try:
+            [source] = _load(config_path).select([source_id])
+        except ConfigError as error:
+            raise UsageProblem(str(error)) from None
+        hints = source.hints
     failed = False
-    records = list(extract_files(list(files), url)) if output_format == "json" else None
+    records = list(extract_files(list(files), url, hints)) if output_format == "json" else None
     if output_format == "json":
         assert records is not None
         payload: Any = records[0] if len(records) == 1 else records
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         failed = any(record.get("status") == "error" for record in records)
     else:
-        for index, record in enumerate(extract_files(list(files), url)):
+        for index, record in enumerate(extract_files(list(files), url, hints)):
             failed = failed or record.get("status") == "error"
             if output_format == "jsonl":
                 click.echo(json.dumps(record, ensure_ascii=False))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from archive.clean import clean_page
+from archive.clean import Hints, clean_page
 
 _HEADER_FIELDS = (
     ("Title", "title"),
@@ -35,8 +35,11 @@ def _content_type(path: Path) -> str | None:
     return guessed
 
 
-def extract_files(paths: list[Path], url: str | None = None) -> Iterator[dict[str, Any]]:
-    """Clean each file as if fetched from `url` (default: its file:// URI).
+def extract_files(
+    paths: list[Path], url: str | None = None, hints: Hints | None = None
+) -> Iterator[dict[str, Any]]:
+    """Clean each file as if fetched from `url` (default: its file:// URI) for a source
+    described by `hints` (its configured issuer, language, time zone).
 
     A file that cannot be read yields an error record and the rest still come out.
     """
@@ -52,7 +55,7 @@ def extract_files(paths: list[Path], url: str | None = None) -> Iterator[dict[st
             yield {"file": str(path), "status": "error", "reason": f"{path}: {err}"}
             continue
         page_url = url if url is not None else path.resolve().as_uri()
-        record = clean_page(body, page_url, _content_type(path)).to_dict()
+        record = clean_page(body, page_url, _content_type(path), hints).to_dict()
         record["file"] = str(path)
         yield record
 

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from archive.clean import Cleaned, Hints, clean_page
+from archive.clean import Cleaned, clean_page
 from archive.store import ERROR, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
 
@@ -45,7 +45,7 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider: Any = self.crawler.spider
         source = spider.source
-        self.hints = Hints(issuer=source.issuer, language=source.language)
+        self.hints = source.hints
         self.archive = Archive(self.db_path)
         self.archive.sync_sources([source.model_dump()])
         self.crawl_id = self.archive.start_crawl(source.id)

@@ -6,10 +6,13 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from archive.clean import Hints
 
 KINDS = ("feed", "sitemap", "listing", "urls")
 DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
@@ -59,6 +62,7 @@ class Source(BaseModel):
     issuer: str
     kind: Literal["feed", "sitemap", "listing", "urls"]
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    timezone: str | None = None  # IANA name for page times given without an offset
     start_urls: list[str] = []
     urls: list[str] = []
     allowed_domains: list[str] = []
@@ -73,6 +77,16 @@ class Source(BaseModel):
     @classmethod
     def _urls_are_http(cls, value: list[str]) -> list[str]:
         return [_check_url(url) for url in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
 
     @field_validator("article_links", "next_page")
     @classmethod
@@ -103,6 +117,11 @@ class Source(BaseModel):
     @property
     def entry_urls(self) -> list[str]:
         return self.urls + self.start_urls if self.kind == "urls" else self.start_urls
+
+    @property
+    def hints(self) -> Hints:
+        """What the cleaner may fall back on for this source's pages."""
+        return Hints(issuer=self.issuer, language=self.language, timezone=self.timezone)
 
     @property
     def domains(self) -> list[str]:

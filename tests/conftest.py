@@ -26,27 +26,40 @@ def gov_site() -> Iterator[SiteServer]:
         yield site
 
 
+def write_sources(
+    base_url: str,
+    path: Path,
+    *ids: str,
+    crawl: dict[str, Any] | None = None,
+    extra_sources: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write the demo sources pointed at `base_url`: only `ids` (all by default), plus extras.
+
+    ``crawl`` overrides keys of the ``crawl:`` section; ``extra_sources`` are appended as
+    they are.
+    """
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(DEMO_BASE_URL, base_url)
+    data: dict[str, Any] = yaml.safe_load(text)
+    by_id = {source["id"]: source for source in data["sources"]}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise KeyError(f"unknown source ids {unknown}; known: {sorted(by_id)}")
+    data["sources"] = [by_id[i] for i in ids] if ids else list(data["sources"])
+    data["sources"] += extra_sources or []
+    if crawl:
+        data["crawl"] = {**data.get("crawl", {}), **crawl}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def make_config(gov_site: SiteServer, tmp_path: Path) -> MakeConfig:
-    """Factory writing a sources YAML for the given source ids (all by default), returning its path.
+    """Factory: `make_config(*ids, crawl=None, extra_sources=None, name="sources.yaml")`.
 
-    The demo config is loaded, ``http://127.0.0.1:8780`` is replaced by ``gov_site.base_url``, and
-    only the requested sources are kept, in the order asked. ``crawl`` overrides keys of the
-    ``crawl:`` section; ``name`` is the file name inside ``tmp_path``.
+    Writes the demo sources served by `gov_site` into tmp_path (see `write_sources`).
     """
 
-    def _make(*ids: str, crawl: dict[str, Any] | None = None, name: str = "sources.yaml") -> Path:
-        text = DEMO_CONFIG.read_text(encoding="utf-8").replace(DEMO_BASE_URL, gov_site.base_url)
-        data: dict[str, Any] = yaml.safe_load(text)
-        by_id = {source["id"]: source for source in data["sources"]}
-        unknown = [i for i in ids if i not in by_id]
-        if unknown:
-            raise KeyError(f"unknown source ids {unknown}; known: {sorted(by_id)}")
-        data["sources"] = [by_id[i] for i in ids] if ids else list(data["sources"])
-        if crawl:
-            data["crawl"] = {**data.get("crawl", {}), **crawl}
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        return path
+    def _make(*ids: str, name: str = "sources.yaml", **options: Any) -> Path:
+        return write_sources(gov_site.base_url, tmp_path / name, *ids, **options)
 
     return _make

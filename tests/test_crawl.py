@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
+from tests.conftest import write_sources
 from tests.sites.server import SiteServer
 from tests.test_serve import free_port, get, wait_until_up
 
@@ -26,8 +27,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMUNIQUE = str(Path(sys.executable).parent / "communique")
-DEMO_CONFIG = ROOT / "config" / "demo" / "sources.yaml"
-DEMO_BASE = "http://127.0.0.1:8780"
 
 # What a correct crawl of tests/sites/gov archives (see tests/sites/README.md).
 EXPECTED_STATEMENTS = {
@@ -45,12 +44,10 @@ def communique(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]
     )
 
 
-def site_config(site: SiteServer, directory: Path, *, extra: str = "") -> Path:
-    """The demo sources pointed at the test server's port, plus any extra source entries."""
-    text = DEMO_CONFIG.read_text(encoding="utf-8").replace(DEMO_BASE, site.base_url)
-    path = directory / "sources.yaml"
-    path.write_text(text + extra, encoding="utf-8")
-    return path
+def site_config(
+    site: SiteServer, directory: Path, extra_sources: list[dict[str, Any]] | None = None
+) -> Path:
+    return write_sources(site.base_url, directory / "sources.yaml", extra_sources=extra_sources)
 
 
 def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
@@ -279,24 +276,21 @@ def test_unreachable_start_url_empty_feed_and_broken_feed_are_errors_not_crashes
 ) -> None:
     with SiteServer(tmp_path) as closed:
         dead_url = closed.url("/rss.xml")  # the server stops when the block ends
-    extra = f"""\
-  - id: dead
-    name: Unreachable
-    issuer: Nobody
-    kind: feed
-    start_urls: [{dead_url}]
-  - id: empty-feed
-    name: Empty feed
-    issuer: Nobody
-    kind: feed
-    start_urls: [{gov_site.url("/empty/rss.xml")}]
-  - id: broken-feed
-    name: Broken feed
-    issuer: Nobody
-    kind: feed
-    start_urls: [{gov_site.url("/broken/feed.xml")}]
-"""
-    config = site_config(gov_site, tmp_path, extra=extra)
+    extra = [
+        {
+            "id": source_id,
+            "name": source_id,
+            "issuer": "Nobody",
+            "kind": "feed",
+            "start_urls": [url],
+        }
+        for source_id, url in [
+            ("dead", dead_url),
+            ("empty-feed", gov_site.url("/empty/rss.xml")),
+            ("broken-feed", gov_site.url("/broken/feed.xml")),
+        ]
+    ]
+    config = site_config(gov_site, tmp_path, extra_sources=extra)
     db_path = tmp_path / "archive.db"
     result = communique(
         "crawl",
@@ -386,3 +380,31 @@ def test_export_writes_a_dated_snapshot_of_the_crawl(crawled: Any, tmp_path: Pat
         exported[0]
     )
     assert {row["language"] for row in exported} == {"en", "zh"}
+
+
+def test_extract_gives_what_the_crawler_stored(crawled: Any, gov_site: SiteServer) -> None:
+    config, db_path, _, _ = crawled
+    stored = rows(
+        db_path,
+        "select url, title, text, published, language from statements "
+        "where source_id = 'mfa-zh' order by url limit 1",
+    )[0]
+    path = stored["url"].removeprefix(gov_site.base_url)
+    saved = ROOT / "tests" / "sites" / "gov" / path.lstrip("/")
+    result = communique(
+        "extract",
+        str(saved),
+        "--url",
+        stored["url"],
+        "--format",
+        "json",
+        "--source",
+        "mfa-zh",
+        "--config",
+        str(config),
+    )
+    assert result.returncode == 0, result.stderr
+    extracted = json.loads(result.stdout)
+    for key in ("title", "text", "published", "language"):
+        assert extracted[key] == stored[key], key
+    assert stored["published"].endswith("+08:00")  # the source's time zone was applied

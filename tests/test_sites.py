@@ -22,6 +22,7 @@ import trafilatura
 import yaml
 from parsel import Selector
 
+from crawler.sources import load_config
 from tests.conftest import DEMO_CONFIG, GOV_ROOT, REPO_ROOT, MakeConfig
 from tests.sites.server import SiteServer
 
@@ -609,78 +610,25 @@ def test_sitemap_pages_are_excluded_by_url_pattern(gov_site: SiteServer) -> None
 # ------------------------------------------------------------------ configs
 
 
-def check_config(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate the documented schema of a sources YAML; return its sources."""
-    crawl = data.get("crawl", {})
-    assert set(crawl) <= {
-        "contact",
-        "download_delay",
-        "concurrent_requests_per_domain",
-        "max_page_bytes",
-    }
-    sources = data["sources"]
-    assert isinstance(sources, list) and sources
-    ids = [s["id"] for s in sources]
-    assert len(ids) == len(set(ids)), ids
-    allowed = {
-        "id",
-        "name",
-        "issuer",
-        "kind",
-        "language",
-        "start_urls",
-        "allowed_domains",
-        "article_links",
-        "next_page",
-        "max_pages",
-        "url_pattern",
-        "urls",
-    }
-    for s in sources:
-        assert set(s) <= allowed, (s["id"], set(s) - allowed)
-        assert ID_RE.match(s["id"]), s["id"]
-        assert s["kind"] in KINDS, s["id"]
-        assert isinstance(s.get("name"), str) and isinstance(s.get("issuer"), str), s["id"]
-        if "language" in s:
-            assert re.fullmatch(r"[a-z]{2}", s["language"]), s["id"]
-        urls = s["urls"] if s["kind"] == "urls" else s["start_urls"]
-        assert ("urls" in s) == (s["kind"] == "urls"), s["id"]
-        assert isinstance(urls, list) and urls, s["id"]
-        for url in urls:
-            assert urlsplit(url).scheme in {"http", "https"} and urlsplit(url).hostname, url
-        if s["kind"] == "listing":
-            Selector(text="<p></p>").css(s["article_links"])  # a valid CSS selector
-            if "next_page" in s:
-                Selector(text="<p></p>").css(s["next_page"])
-            assert isinstance(s.get("max_pages", 10), int)
-        else:
-            assert "article_links" not in s and "next_page" not in s, s["id"]
-        if "url_pattern" in s:
-            re.compile(s["url_pattern"])
-    return sources
-
-
 def test_demo_config_schema() -> None:
-    data = load_yaml(DEMO_CONFIG)
-    sources = check_config(data)
-    assert [s["id"] for s in sources] == list(STATEMENTS)
-    assert data["crawl"]["download_delay"] == 0
-    for s in sources:
-        for url in s.get("urls") or s["start_urls"]:
+    config = load_config(DEMO_CONFIG)  # the crawler's own validation
+    assert [s.id for s in config.sources] == list(STATEMENTS)
+    assert config.crawl.download_delay == 0
+    for source in config.sources:
+        for url in source.entry_urls:
             assert url.startswith("http://127.0.0.1:8780/"), url
 
 
 def test_default_config_schema() -> None:
-    data = load_yaml(DEFAULT_CONFIG)
-    sources = check_config(data)
-    assert data["crawl"]["download_delay"] == 2
-    assert len(sources) >= 8
-    assert {s["kind"] for s in sources} == KINDS
-    hosts = {urlsplit(u).hostname for s in sources for u in s.get("urls") or s["start_urls"]}
+    config = load_config(DEFAULT_CONFIG)
+    assert config.crawl.download_delay == 2
+    assert len(config.sources) >= 8
+    assert {s.kind for s in config.sources} == KINDS
+    hosts = {urlsplit(u).hostname for s in config.sources for u in s.entry_urls}
     assert any(h and h.endswith(".cn") for h in hosts)
     assert len(hosts) >= 8
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
-    assert text.count("NOT checked") >= len(sources)
+    assert text.count("NOT checked") >= len(config.sources)
 
 
 def test_make_config_rewrites_base_url_and_filters(

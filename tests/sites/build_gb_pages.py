@@ -1,7 +1,5 @@
 """Regenerate the fixture files that are not UTF-8 text: the GB18030 and GBK pages and the PDF."""
 
-# ruff: noqa: E501  (the HTML templates below mirror real pages, whose lines are long)
-
 from __future__ import annotations
 
 import html

@@ -1,17 +1,25 @@
-"""The archive's tables, indexes and full-text index: the one place the schema is declared."""
+"""The archive's tables, indexes and full-text index: the one place the schema is declared.
+
+Tables are declared as data; opening an archive creates what is missing and adds new
+columns to existing tables, so an archive made by an older release upgrades in place.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SOURCES = "sources"
 STATEMENTS = "statements"
 STATEMENT_URLS = "statement_urls"
 VERSIONS = "versions"
+STATUS_CHANGES = "status_changes"
+RELATED = "related"
 CAPTURES = "captures"
 BODIES = "bodies"
 CRAWLS = "crawls"
@@ -22,8 +30,16 @@ class UnusableDatabase(Exception):
     """The file given as the archive is not one we can use (corrupt, foreign, unwritable)."""
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
-    db.table(SOURCES).create(
+@dataclass(frozen=True)
+class Table:
+    columns: dict[str, Any]
+    pk: str | tuple[str, ...] = "id"
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    indexes: list[list[str]] = field(default_factory=list)
+
+
+TABLES: dict[str, Table] = {
+    SOURCES: Table(
         {
             "id": str,
             "name": str,
@@ -35,10 +51,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "added": str,
             "last_crawl_id": int,
         },
-        pk="id",
-        if_not_exists=True,
-    )
-    db.table(STATEMENTS).create(
+    ),
+    STATEMENTS: Table(
         {
             "id": str,  # stable: hash of source id + first canonical URL
             "source_id": str,
@@ -48,19 +62,29 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "published": str,  # ISO 8601
             "year": int,  # derived from published, for faceting
             "language": str,
-            "text": str,
+            "text": str,  # the current version's text
             "text_hash": str,  # fingerprint of the normalised text, for dedup
-            "status": str,  # live for now; later issues add deleted/blocked
+            "status": str,  # live | deleted | blocked | unavailable | expired
+            "status_reason": str,  # the page's own words, or the HTTP status
+            "gone_since": str,  # first definitive sign of the current non-live status
             "first_seen": str,
             "last_seen": str,
             "version_count": int,
             "capture_count": int,
+            "next_check": str,  # when a recheck of this statement is due
         },
-        pk="id",
         foreign_keys=[("source_id", SOURCES, "id")],
-        if_not_exists=True,
-    )
-    db.table(STATEMENT_URLS).create(
+        indexes=[
+            ["source_id"],
+            ["text_hash"],
+            ["published"],
+            ["language"],
+            ["issuer"],
+            ["status"],
+            ["next_check"],
+        ],
+    ),
+    STATEMENT_URLS: Table(
         {
             "url": str,  # canonical URL
             "statement_id": str,
@@ -70,9 +94,9 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         },
         pk="url",
         foreign_keys=[("statement_id", STATEMENTS, "id"), ("source_id", SOURCES, "id")],
-        if_not_exists=True,
-    )
-    db.table(VERSIONS).create(
+        indexes=[["statement_id"]],
+    ),
+    VERSIONS: Table(
         {
             "id": int,
             "statement_id": str,
@@ -83,17 +107,41 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "first_seen": str,
             "last_seen": str,
             "capture_id": int,  # the capture this text first came from
+            # Against the previous version, as JSON ops over its title+"\n\n"+text:
+            # [0, n] keep n characters, [-1, "s"] delete s, [1, "s"] insert s.
+            "diff": str,
+            "chars_added": int,
+            "chars_removed": int,
         },
-        pk="id",
         foreign_keys=[("statement_id", STATEMENTS, "id")],
-        if_not_exists=True,
-    )
-    db.table(BODIES).create(
-        {"sha256": str, "size": int, "body_gz": bytes},
-        pk="sha256",
-        if_not_exists=True,
-    )
-    db.table(CRAWLS).create(
+        indexes=[["statement_id", "version"], ["first_seen"]],
+    ),
+    STATUS_CHANGES: Table(
+        {
+            "id": int,
+            "statement_id": str,
+            "status": str,  # the new status: live, deleted, blocked, …
+            "reason": str,
+            "at": str,
+            "capture_id": int,
+        },
+        foreign_keys=[("statement_id", STATEMENTS, "id")],
+        indexes=[["statement_id", "at"]],
+    ),
+    RELATED: Table(
+        {
+            "statement_id": str,
+            "related_id": str,
+            "similarity": float,  # estimated Jaccard similarity of word/character shingles
+            "relation": str,  # reprint
+            "found_at": str,
+        },
+        pk=("statement_id", "related_id"),
+        foreign_keys=[("statement_id", STATEMENTS, "id"), ("related_id", STATEMENTS, "id")],
+        indexes=[["related_id"]],
+    ),
+    BODIES: Table({"sha256": str, "size": int, "body_gz": bytes}, pk="sha256"),
+    CRAWLS: Table(
         {
             "id": int,
             "source_id": str,
@@ -107,11 +155,10 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "errors": int,
             "finish_reason": str,
         },
-        pk="id",
         foreign_keys=[("source_id", SOURCES, "id")],
-        if_not_exists=True,
-    )
-    db.table(CAPTURES).create(
+        indexes=[["source_id", "started"]],
+    ),
+    CAPTURES: Table(
         {
             "id": int,
             "crawl_id": int,
@@ -124,22 +171,21 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "headers": str,  # JSON object
             "body_sha256": str,
             "body_size": int,
-            "status": str,  # clean status: ok, not_html, empty, http_error, …
+            "status": str,  # clean status: ok, not_html, empty, deleted, http_error, …
             "reason": str,
             "encoding": str,
             "statement_id": str,
-            "outcome": str,  # new | changed | unchanged | not_statement | error
+            "outcome": str,  # new | changed | unchanged | not_statement | error | index | gone
         },
-        pk="id",
         foreign_keys=[
             ("crawl_id", CRAWLS, "id"),
             ("source_id", SOURCES, "id"),
             ("body_sha256", BODIES, "sha256"),
             ("statement_id", STATEMENTS, "id"),
         ],
-        if_not_exists=True,
-    )
-    db.table(CRAWL_ERRORS).create(
+        indexes=[["canonical_url"], ["statement_id"], ["crawl_id"], ["fetched_at"]],
+    ),
+    CRAWL_ERRORS: Table(
         {
             "id": int,
             "crawl_id": int,
@@ -149,24 +195,24 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "http_status": int,
             "at": str,
         },
-        pk="id",
         foreign_keys=[("crawl_id", CRAWLS, "id"), ("source_id", SOURCES, "id")],
-        if_not_exists=True,
-    )
+        indexes=[["crawl_id"], ["source_id"]],
+    ),
+}
 
 
-def _create_indexes(db: sqlite_utils.Database) -> None:
-    indexes = {
-        STATEMENTS: [["source_id"], ["text_hash"], ["published"], ["language"], ["issuer"]],
-        STATEMENT_URLS: [["statement_id"]],
-        VERSIONS: [["statement_id", "version"]],
-        CAPTURES: [["canonical_url"], ["statement_id"], ["crawl_id"], ["fetched_at"]],
-        CRAWLS: [["source_id", "started"]],
-        CRAWL_ERRORS: [["crawl_id"], ["source_id"]],
-    }
-    for table, column_sets in indexes.items():
-        for columns in column_sets:
-            db.table(table).create_index(columns, if_not_exists=True)
+def _ensure_tables(db: sqlite_utils.Database) -> None:
+    for name, spec in TABLES.items():
+        table = db.table(name)
+        if not table.exists():
+            table.create(spec.columns, pk=spec.pk, foreign_keys=spec.foreign_keys)
+        else:
+            present = set(table.columns_dict)
+            for column, column_type in spec.columns.items():
+                if column not in present:
+                    table.add_column(column, column_type)
+        for columns in spec.indexes:
+            table.create_index(columns, if_not_exists=True)
 
 
 def _enable_search(db: sqlite_utils.Database) -> None:
@@ -200,8 +246,7 @@ def open_archive(path: str) -> sqlite_utils.Database:
         version = db.execute("pragma user_version").fetchone()[0]
         if version < SCHEMA_VERSION:
             with db.atomic():
-                _create_tables(db)
-                _create_indexes(db)
+                _ensure_tables(db)
                 _enable_search(db)
                 db.execute(f"pragma user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as error:

@@ -40,6 +40,8 @@ TABLES = [
     "statements",
     "statement_urls",
     "versions",
+    "status_changes",
+    "related",
     "captures",
     "bodies",
     "crawls",
@@ -150,6 +152,12 @@ def build_archive(path: Path, bulk: bool = True) -> int:
     )
     db.table("crawl_errors").insert(
         {"id": 1, "crawl_id": 1, "source_id": "gov-uk", "url": "https://x/", "reason": "timeout"}
+    )
+    db.table("status_changes").insert(
+        {"id": 1, "statement_id": "en-sanctions", "status": "deleted", "reason": "HTTP 404"}
+    )
+    db.table("related").insert(
+        {"statement_id": "en-sanctions", "related_id": statements[1]["id"], "similarity": 0.9}
     )
     db.conn.close()
     return len(statements)

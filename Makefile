@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test demo lint format clean
+.PHONY: install test demo eval bench lint format clean
 
 install: $(STAMP)
 
@@ -19,6 +19,15 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.sites.demo
+
+# Scores the cleaner on ../shared/eval (not part of the repo) beside plain trafilatura.
+EVAL_DIR ?= ../shared/eval
+eval: $(STAMP)
+	$(BIN)/communique eval $(EVAL_DIR)
+
+# Speed and memory figures, printed; never pass/fail.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

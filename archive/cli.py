@@ -91,15 +91,24 @@ def main() -> None:
     help="Crawl only this source (repeatable).",
 )
 @click.option(
+    "--refetch",
+    is_flag=True,
+    help="Fetch known statements found on entry pages even when no recheck is due.",
+)
+@click.option(
     "--log-level",
     default="INFO",
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
-def crawl(config_path: str, db_path: Path, source_ids: tuple[str, ...], log_level: str) -> None:
+def crawl(
+    config_path: str, db_path: Path, source_ids: tuple[str, ...], refetch: bool, log_level: str
+) -> None:
     """Crawl the configured sources into the archive and print a summary per source.
 
-    Exits 0 when the crawl ran, even if some pages failed (each failure is recorded in
+    Known statements are fetched again only when their recheck is due (often while
+    new, rarely when old: see `archive.recheck` in the config), with conditional
+    requests. Exits 0 when the crawl ran, even if some pages failed (each failure is recorded in
     the crawl_errors table with its URL and reason); 2 on a bad config or database.
 
     \b
@@ -115,7 +124,7 @@ def crawl(config_path: str, db_path: Path, source_ids: tuple[str, ...], log_leve
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
     _check_db(db_path)
-    summaries = run_crawl(config, sources, db_path, log_level)
+    summaries = run_crawl(config, sources, db_path, log_level, refetch=refetch)
     header = (
         f"{'source':<24} {'pages':>6} {'new':>5} {'changed':>8} {'unchanged':>10} {'errors':>7}"
     )
@@ -264,6 +273,126 @@ def export(db_path: Path, out_dir: Path) -> None:
     _readable_archive(db_path, check_archive)
     result = export_statements(db_path, out_dir)
     click.echo(f"{result.path}: {result.row_count} statement(s)")
+
+
+@main.command()
+@config_option
+@db_option
+@click.option(
+    "--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable)."
+)
+def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> None:
+    """Re-run the cleaner over the stored raw captures of statements.
+
+    A new version is created only where the cleaned text really changed; prints counts.
+
+    \b
+    Example:
+        communique reextract --source mfa-zh
+    """
+    from archive.reextract import reextract as run_reextract
+
+    _readable_archive(db_path, _check_archive())
+    config = _load(config_path)
+    hints = {source.id: source.hints for source in config.sources}
+    result = run_reextract(db_path, list(source_ids), hints)
+    click.echo(
+        f"{result.statements} statement(s) re-extracted: {result.changed} changed, "
+        f"{result.unchanged} unchanged, {result.failed} failed"
+    )
+
+
+@main.group()
+def warc() -> None:
+    """Exchange captures with other crawlers and replay tools as WARC files."""
+
+
+@warc.command("export")
+@db_option
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .warc.gz file to write.",
+)
+@click.option(
+    "--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable)."
+)
+def warc_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...]) -> None:
+    """Write the archive's captures as WARC request/response/revisit records.
+
+    \b
+    Example:
+        communique warc export --out captures.warc.gz
+    """
+    from archive.warc import export_warc
+
+    _readable_archive(db_path, _check_archive())
+    result = export_warc(db_path, out_path, list(source_ids))
+    click.echo(f"{out_path}: {result.records} record(s) from {result.captures} capture(s)")
+
+
+@warc.command("import")
+@config_option
+@db_option
+@click.argument("warc_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    "source_id",
+    required=True,
+    metavar="ID",
+    help="The configured source the pages belong to.",
+)
+def warc_import(config_path: str, db_path: Path, warc_path: Path, source_id: str) -> None:
+    """Ingest a WARC from another crawler (Browsertrix, Heritrix, wget) as if crawled.
+
+    \b
+    Example:
+        communique warc import crawl.warc.gz --source mfa-en
+    """
+    from archive.warc import import_warc
+    from crawler.sources import ConfigError
+
+    try:
+        [source] = _load(config_path).select([source_id])
+    except ConfigError as error:
+        raise UsageProblem(str(error)) from None
+    _check_db(db_path)
+    summary = import_warc(db_path, warc_path, source)
+    click.echo(
+        f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
+        f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "
+        f"{summary.errors} error(s)"
+    )
+
+
+def _check_archive() -> Any:
+    from archive.serve import check_archive
+
+    return check_archive
+
+
+@main.command("eval")
+@click.argument(
+    "eval_dir",
+    default="../shared/eval",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+def eval_command(eval_dir: Path) -> None:
+    """Score the cleaner on evaluation pages beside plain trafilatura, and print a table.
+
+    EVAL_DIR holds aeb/, cjk/, real/ and wechat/ as described in its README.
+
+    \b
+    Example:
+        communique eval ../shared/eval
+    """
+    from archive.evaluate import evaluate, format_report
+
+    if not eval_dir.is_dir():
+        raise UsageProblem(f"{eval_dir}: no such folder of evaluation data")
+    click.echo(format_report(evaluate(eval_dir)))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ TABLES: dict[str, Table] = {
             "id": str,  # stable: hash of source id + first canonical URL
             "source_id": str,
             "url": str,  # canonical URL it was first found at
+            "identity": str,  # a key other than the URL, e.g. wechat:<biz>/<mid>/<idx>
             "title": str,
             "issuer": str,
             "published": str,  # ISO 8601
@@ -82,6 +83,7 @@ TABLES: dict[str, Table] = {
             ["issuer"],
             ["status"],
             ["next_check"],
+            ["identity"],
         ],
     ),
     STATEMENT_URLS: Table(

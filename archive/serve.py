@@ -21,6 +21,11 @@ from archive.schema import STATEMENTS, UnusableDatabase
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 METADATA_PATH = REPO_ROOT / "config" / "datasette.yml"
+WEB_DIR = Path(__file__).resolve().parent / "web"
+PLUGINS_DIR = WEB_DIR / "plugins"
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+STATIC_MOUNT = "communique-static"  # served at /communique-static/, see archive/web/plugin.py
 
 # Settings passed as `--setting NAME VALUE`; values are strings as on a command line.
 SETTINGS: dict[str, str] = {
@@ -31,6 +36,15 @@ SETTINGS: dict[str, str] = {
     "facet_time_limit_ms": "1000",  # the default 200 ms is too tight for 100k+ rows
     "suggest_facets": "off",  # the useful facets are configured; suggestions cost queries
     "truncate_cells_html": "500",  # table pages show an excerpt; row pages the full text
+}
+
+# Added by --public: nothing but the archive's own pages, queries and downloads. Reads
+# already go through read-only connections (Datasette opens files with ?mode=ro) and the
+# archive defines no writable canned queries; arbitrary SQL is off, queries are cut short.
+PUBLIC_SETTINGS: dict[str, str] = {
+    "default_allow_sql": "off",
+    "sql_time_limit_ms": "1500",
+    "allow_download": "off",
 }
 
 # Grace period for Datasette to shut down after Ctrl-C before it is killed.
@@ -60,11 +74,14 @@ def check_archive(db_path: Path) -> None:
         raise UnusableDatabase(f"{db_path}: not a Communique archive (no '{STATEMENTS}' table)")
 
 
-def database_metadata(db_path: Path, metadata_path: Path = METADATA_PATH) -> dict[str, Any]:
+def database_metadata(
+    db_path: Path, metadata_path: Path = METADATA_PATH, *, public: bool = False
+) -> dict[str, Any]:
     """Return the metadata with its one database entry keyed by db_path's stem.
 
     Datasette names a database after its file stem and looks metadata up by that exact
-    name (there is no wildcard), so the entry must carry the real stem to apply.
+    name (there is no wildcard), so the entry must carry the real stem to apply. With
+    public, arbitrary SQL is refused for everyone (`allow_sql` nobody).
     """
     metadata: dict[str, Any] = yaml.safe_load(metadata_path.read_text(encoding="utf-8"))
     databases = metadata.get("databases") or {}
@@ -72,16 +89,22 @@ def database_metadata(db_path: Path, metadata_path: Path = METADATA_PATH) -> dic
         raise ValueError(f"{metadata_path}: expected exactly one database entry")
     (entry,) = databases.values()
     metadata["databases"] = {db_path.stem: entry}
+    if public:
+        metadata["allow_sql"] = False
+        entry["allow_sql"] = False
+        metadata.setdefault("plugins", {})["communique"] = {"public": True}
     return metadata
 
 
-def write_metadata(db_path: Path, metadata_dir: Path) -> Path:
+def write_metadata(db_path: Path, metadata_dir: Path, *, public: bool = False) -> Path:
     """Write the metadata for db_path as JSON into metadata_dir and return its path."""
     metadata_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # One file per archive path, so runs on different files never overwrite each other.
-    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:12]
+    # One file per archive path (and mode), so runs on different files never overwrite
+    # each other.
+    key = f"{db_path.resolve()}{' public' if public else ''}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = metadata_dir / f"{db_path.stem}-{digest}.json"
-    text = json.dumps(database_metadata(db_path), ensure_ascii=False, indent=2)
+    text = json.dumps(database_metadata(db_path, public=public), ensure_ascii=False, indent=2)
     # Write then rename, so a concurrent run on the same file never reads half of it.
     fd, tmp_name = tempfile.mkstemp(dir=metadata_dir, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -105,29 +128,57 @@ def datasette_args(
     port: int = 8001,
     *,
     metadata_dir: Path | None = None,
+    public: bool = False,
 ) -> list[str]:
-    """Build the command line that serves db_path with Datasette.
+    """Build the command line that serves db_path with Datasette and the archive's plugin.
 
     Writes the metadata for db_path's stem into metadata_dir (a per-user temporary
-    directory by default) and points Datasette at it.
+    directory by default) and points Datasette at it. public adds PUBLIC_SETTINGS.
     """
-    metadata = write_metadata(db_path, metadata_dir or default_metadata_dir())
+    metadata = write_metadata(db_path, metadata_dir or default_metadata_dir(), public=public)
     args = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     args += ["--metadata", str(metadata), "--host", host, "--port", str(port)]
-    for name, value in SETTINGS.items():
+    args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
+    args += ["--static", f"{STATIC_MOUNT}:{STATIC_DIR}"]
+    settings = {**SETTINGS, **PUBLIC_SETTINGS} if public else SETTINGS
+    for name, value in settings.items():
         args += ["--setting", name, value]
     return args
 
 
-def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> int:
+def prepare_search(db_path: Path) -> bool:
+    """Bring the archive's schema and search index up to date; False if it cannot be written.
+
+    A no-op on an up-to-date archive (the store keeps the index current after every write).
+    A read-only file is served as it is.
+    """
+    from archive.schema import open_archive
+    from archive.search import ensure_search_index
+
+    try:
+        db = open_archive(str(db_path))
+    except (UnusableDatabase, sqlite3.Error):
+        return False
+    try:
+        ensure_search_index(db)
+        return True
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
+def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001, *, public: bool = False) -> int:
     """Run Datasette on db_path in the foreground until it stops; return its exit code.
 
     Ctrl-C stops it cleanly (exit code 0); death by a signal gives 128 + the signal
-    number, as a shell reports it.
+    number, as a shell reports it. public serves it safely to the world (see
+    PUBLIC_SETTINGS); where it listens is only ever what host says.
     """
     check_archive(db_path)
+    prepare_search(db_path)
     with tempfile.TemporaryDirectory(prefix="communique-datasette-") as metadata_dir:
-        args = datasette_args(db_path, host, port, metadata_dir=Path(metadata_dir))
+        args = datasette_args(db_path, host, port, metadata_dir=Path(metadata_dir), public=public)
         process = subprocess.Popen(args)
         code = _wait(process)
     # Popen reports death by signal N as -N, which is not a valid exit status.

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import schema
+from archive import clean, diff, reprints, schema
 from archive.clean import STATUS_OK, Cleaned
 from archive.identity import canonical_url, statement_id, text_fingerprint
+from archive.recheck import RecheckSchedule, next_check
 
 # What became of one fetched page.
 NEW = "new"
@@ -26,6 +27,11 @@ UNCHANGED = "unchanged"
 NOT_STATEMENT = "not_statement"
 ERROR = "error"
 INDEX = "index"  # a feed, sitemap or listing page: kept raw, not cleaned
+GONE = "gone"  # a known statement's page answered 404/410 or became a deleted/blocked page
+
+LIVE = "live"
+# Answers that say a statement is gone (as opposed to a passing failure: 5xx, captcha).
+DEFINITIVE_HTTP = {404: "deleted", 410: "deleted"}
 
 
 def utc_now() -> str:
@@ -65,6 +71,40 @@ class CrawlSummary:
     errors: int
 
 
+@dataclass(frozen=True)
+class HistorySettings:
+    """How the archive judges edits, reprints and rechecks (the `archive:` config block)."""
+
+    reprint_threshold: float = 0.8
+    recheck: RecheckSchedule = field(default_factory=RecheckSchedule)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A known statement URL due for a fresh fetch, with what makes the request conditional."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _gone_status(fetched: Fetched, cleaned: Cleaned) -> tuple[str, str] | None:
+    """(status, reason) when the page definitively says the statement is gone."""
+    if fetched.http_status in DEFINITIVE_HTTP:
+        return DEFINITIVE_HTTP[fetched.http_status], f"HTTP {fetched.http_status}"
+    gone: frozenset[str] = clean.GONE_STATUSES
+    if fetched.http_status < 400 and cleaned.status in gone:
+        return cleaned.status, cleaned.reason or cleaned.status
+    return None
+
+
 def _year(published: str | None) -> int | None:
     if published and len(published) >= 4 and published[:4].isdigit():
         return int(published[:4])
@@ -74,9 +114,12 @@ def _year(published: str | None) -> int | None:
 class Archive:
     """An archive file opened for writing."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, history: HistorySettings | None = None) -> None:
         self.path = Path(path)
+        self.history = history or HistorySettings()
         self.db = schema.open_archive(str(path))
+        with self.db.atomic():
+            reprints.ensure_tables(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -162,6 +205,31 @@ class Archive:
         with self.db.atomic():
             self._insert_error(crawl_id, source_id, url, reason, http_status)
 
+    # -- what to fetch ------------------------------------------------------------------
+
+    def crawl_plan(self, source_id: str, now: str | None = None) -> tuple[list[Recheck], set[str]]:
+        """Known statement URLs of a source: (due for a recheck, fresh: not to be refetched)."""
+        now = now or utc_now()
+        due: list[Recheck] = []
+        fresh: set[str] = set()
+        rows = self.db.execute(
+            "select u.url, s.next_check, "
+            "(select c.headers from captures c where c.canonical_url = u.url "
+            " and c.http_status = 200 order by c.id desc limit 1) "
+            "from statement_urls u join statements s on s.id = u.statement_id "
+            "where u.source_id = ?",
+            [source_id],
+        ).fetchall()
+        for url, due_at, headers_json in rows:
+            if due_at is None or due_at <= now:
+                headers = json.loads(headers_json) if headers_json else {}
+                due.append(
+                    Recheck(url, _header(headers, "etag"), _header(headers, "last-modified"))
+                )
+            else:
+                fresh.add(url)
+        return due, fresh
+
     # -- pages --------------------------------------------------------------------------
 
     def record_index_page(self, crawl_id: int, fetched: Fetched) -> None:
@@ -169,46 +237,98 @@ class Archive:
         with self.db.atomic():
             self._insert_capture(crawl_id, fetched, status="index", outcome=INDEX)
 
+    def record_if_unchanged(self, crawl_id: int, fetched: Fetched) -> str | None:
+        """Record a 304, or a body identical to the last one seen at this known URL, as a
+        sighting without cleaning it again; None when the page needs cleaning."""
+        canonical = canonical_url(fetched.url)
+        known = self._find_by_url(canonical)
+        if known is None:
+            return None
+        if fetched.http_status != 304:
+            if fetched.http_status != 200:
+                return None
+            last = self.db.execute(
+                "select body_sha256 from captures where canonical_url = ? and outcome in "
+                "('new', 'changed', 'unchanged') order by id desc limit 1",
+                [canonical],
+            ).fetchone()
+            if last is None or last[0] != hashlib.sha256(fetched.body).hexdigest():
+                return None
+            if known["status"] != LIVE:
+                return None  # coming back: let the full path record the return
+        with self.db.atomic():
+            self._insert_capture(
+                crawl_id,
+                fetched,
+                status=STATUS_OK,
+                outcome=UNCHANGED,
+                statement_id=known["id"],
+                canonical=canonical,
+                reason="not modified" if fetched.http_status == 304 else "same body",
+            )
+            self._seen_again(known, fetched.fetched_at, canonical)
+        return UNCHANGED
+
     def record_page(self, crawl_id: int, fetched: Fetched, cleaned: Cleaned) -> str:
         """Record one statement page; returns its outcome (new, changed, unchanged, …)."""
         with self.db.atomic():
-            if fetched.http_status >= 400:
-                reason = f"HTTP {fetched.http_status}"
-                self._insert_capture(
-                    crawl_id, fetched, status="http_error", outcome=ERROR, reason=reason
-                )
-                self._insert_error(
-                    crawl_id, fetched.source_id, fetched.url, reason, fetched.http_status
-                )
-                return ERROR
-            if cleaned.status != STATUS_OK or not cleaned.text:
-                reason = cleaned.reason or cleaned.status
-                self._insert_capture(
-                    crawl_id,
-                    fetched,
-                    status=cleaned.status,
-                    outcome=NOT_STATEMENT,
-                    reason=reason,
-                    encoding=cleaned.encoding,
-                )
-                self._insert_error(
-                    crawl_id, fetched.source_id, fetched.url, reason, fetched.http_status
-                )
+            if fetched.http_status < 400 and cleaned.status == STATUS_OK and cleaned.text:
+                return self._record_statement(crawl_id, fetched, cleaned)
+            canonical = canonical_url(fetched.url)
+            gone = _gone_status(fetched, cleaned)
+            known = self._find_by_identity(cleaned.identity) or self._find_by_url(canonical)
+            reason = (
+                f"HTTP {fetched.http_status}"
+                if fetched.http_status >= 400
+                else cleaned.reason or cleaned.status
+            )
+            outcome = (
+                GONE if gone and known else ERROR if fetched.http_status >= 400 else NOT_STATEMENT
+            )
+            capture_id = self._insert_capture(
+                crawl_id,
+                fetched,
+                status="http_error" if fetched.http_status >= 400 else cleaned.status,
+                outcome=outcome,
+                reason=reason,
+                encoding=cleaned.encoding,
+                statement_id=known["id"] if known else None,
+                canonical=canonical,
+            )
+            self._insert_error(
+                crawl_id, fetched.source_id, fetched.url, reason, fetched.http_status
+            )
+            if gone and known:
+                self._note_gone(known, capture_id, gone[0], gone[1], fetched.fetched_at)
+            return outcome
+
+    def apply_reextraction(self, statement_id: str, capture_id: int, cleaned: Cleaned) -> str:
+        """Apply a fresh cleaning of a stored capture: a new version only if the text changed."""
+        with self.db.atomic():
+            found = self._statement_where("id = ?", [statement_id])
+            if found is None or cleaned.status != STATUS_OK or not cleaned.text:
                 return NOT_STATEMENT
-            return self._record_statement(crawl_id, fetched, cleaned)
+            fingerprint = text_fingerprint(cleaned.text)
+            if found["text_hash"] == fingerprint and found["title"] == cleaned.title:
+                return UNCHANGED
+            now = utc_now()
+            self._write_version(found, cleaned, fingerprint, now, capture_id)
+            return CHANGED
+
+    # -- internals ----------------------------------------------------------------------
 
     def _record_statement(self, crawl_id: int, fetched: Fetched, cleaned: Cleaned) -> str:
         assert cleaned.text is not None
         canonical = canonical_url(fetched.url)
         fingerprint = text_fingerprint(cleaned.text)
         now = fetched.fetched_at
-        found = self._find_by_url(canonical)
+        found = self._find_by_identity(cleaned.identity) or self._find_by_url(canonical)
         # A retitled page at a known URL is an edit; at another URL, the same text is
         # the same statement whatever its title there.
         title_matters = found is not None
         found = found or self._find_by_text(fetched.source_id, fingerprint)
         if found is None:
-            sid = statement_id(fetched.source_id, canonical)
+            sid = statement_id(fetched.source_id, cleaned.identity or canonical)
             outcome = NEW
         else:
             sid = found["id"]
@@ -216,45 +336,22 @@ class Archive:
                 not title_matters or found["title"] == cleaned.title
             )
             outcome = UNCHANGED if same else CHANGED
-        current = {
-            "title": cleaned.title,
-            "issuer": cleaned.issuer,
-            "published": cleaned.published,
-            "year": _year(cleaned.published),
-            "language": cleaned.language,
-            "text": cleaned.text,
-            "text_hash": fingerprint,
-            "last_seen": now,
-        }
-        statements = self.db.table(schema.STATEMENTS)
         if found is None:
-            statements.insert(
+            self.db.table(schema.STATEMENTS).insert(
                 {
                     "id": sid,
                     "source_id": fetched.source_id,
                     "url": canonical,
-                    **current,
-                    "status": "live",
+                    "identity": cleaned.identity,
+                    **self._current(cleaned, fingerprint, now),
+                    "status": LIVE,
                     "first_seen": now,
-                    "version_count": 1,
-                    "capture_count": 1,
+                    "version_count": 0,
+                    "capture_count": 0,
                 }
             )
-        elif outcome == CHANGED:
-            statements.update(
-                sid,
-                {
-                    **current,
-                    "version_count": found["version_count"] + 1,
-                    "capture_count": found["capture_count"] + 1,
-                },
-            )
-        else:
-            statements.update(sid, {"last_seen": now, "capture_count": found["capture_count"] + 1})
-            self.db.execute(
-                "update versions set last_seen = ? where statement_id = ? and version = ?",
-                [now, sid, found["version_count"]],
-            )
+            found = self._statement_where("id = ?", [sid])
+            assert found is not None
         capture_id = self._insert_capture(
             crawl_id,
             fetched,
@@ -264,11 +361,146 @@ class Archive:
             statement_id=sid,
             canonical=canonical,
         )
-        if outcome != UNCHANGED:
-            version = 1 if found is None else found["version_count"] + 1
-            self._insert_version(sid, version, cleaned, fingerprint, now, capture_id)
-        self._remember_url(canonical, sid, fetched.source_id, now)
+        if outcome == UNCHANGED:
+            self._seen_again(found, now, canonical)
+        else:
+            self._write_version(found, cleaned, fingerprint, now, capture_id)
+            self._seen_again(found, now, canonical, counted=True)
+            self._link_reprints(sid, cleaned.text, now)
+        if found["status"] != LIVE:
+            self._note_back(found, capture_id, now)
         return outcome
+
+    def _current(self, cleaned: Cleaned, fingerprint: str, now: str) -> dict[str, Any]:
+        return {
+            "title": cleaned.title,
+            "issuer": cleaned.issuer,
+            "published": cleaned.published,
+            "year": _year(cleaned.published),
+            "language": cleaned.language,
+            "text": cleaned.text,
+            "text_hash": fingerprint,
+            "last_seen": now,
+        }
+
+    def _write_version(
+        self,
+        found: dict[str, Any],
+        cleaned: Cleaned,
+        fingerprint: str,
+        now: str,
+        capture_id: int,
+    ) -> None:
+        """Make the cleaned text the statement's current version, keeping the old one."""
+        version = (found["version_count"] or 0) + 1
+        ops = None
+        if version > 1:
+            ops = diff.diff_ops(
+                diff.version_document(found["title"], found["text"]),
+                diff.version_document(cleaned.title, cleaned.text),
+            )
+        added, removed = diff.summarise(ops) if ops else (None, None)
+        self.db.table(schema.VERSIONS).insert(
+            {
+                "statement_id": found["id"],
+                "version": version,
+                "title": cleaned.title,
+                "text": cleaned.text,
+                "text_hash": fingerprint,
+                "first_seen": now,
+                "last_seen": now,
+                "capture_id": capture_id,
+                "diff": diff.to_json(ops) if ops else None,
+                "chars_added": added,
+                "chars_removed": removed,
+            }
+        )
+        self.db.table(schema.STATEMENTS).update(
+            found["id"], {**self._current(cleaned, fingerprint, now), "version_count": version}
+        )
+        found["version_count"] = version
+
+    def _seen_again(
+        self, found: dict[str, Any], now: str, canonical: str, *, counted: bool = True
+    ) -> None:
+        """A sighting: bump counts and last-seen times, schedule the next recheck."""
+        when = datetime.fromisoformat(now) if now else datetime.now(UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        due = next_check(found["published"], found["first_seen"], when, self.history.recheck)
+        capture_count = (found["capture_count"] or 0) + (1 if counted else 0)
+        self.db.table(schema.STATEMENTS).update(
+            found["id"], {"last_seen": now, "capture_count": capture_count, "next_check": due}
+        )
+        found["capture_count"] = capture_count
+        self.db.execute(
+            "update versions set last_seen = ? where statement_id = ? and version = ?",
+            [now, found["id"], found["version_count"]],
+        )
+        self.db.execute(
+            "insert into statement_urls (url, statement_id, source_id, first_seen, last_seen) "
+            "values (?, ?, ?, ?, ?) on conflict(url) do update set last_seen = excluded.last_seen",
+            [canonical, found["id"], found["source_id"], now, now],
+        )
+
+    def _note_gone(
+        self, found: dict[str, Any], capture_id: int, status: str, reason: str, now: str
+    ) -> None:
+        """Mark a statement gone on the second definitive answer in a row (one can be a fluke)."""
+        if found["status"] == status:
+            return
+        previous = self.db.execute(
+            "select outcome, fetched_at from captures where statement_id = ? and id < ? "
+            "and outcome != 'index' order by id desc limit 1",
+            [found["id"], capture_id],
+        ).fetchone()
+        if previous is None or previous[0] != GONE:
+            return
+        self.db.table(schema.STATEMENTS).update(
+            found["id"], {"status": status, "status_reason": reason, "gone_since": previous[1]}
+        )
+        self._insert(
+            schema.STATUS_CHANGES,
+            {
+                "statement_id": found["id"],
+                "status": status,
+                "reason": reason,
+                "at": now,
+                "capture_id": capture_id,
+            },
+        )
+
+    def _note_back(self, found: dict[str, Any], capture_id: int, now: str) -> None:
+        reason = f"back after being {found['status']} since {found['gone_since']}"
+        self.db.table(schema.STATEMENTS).update(
+            found["id"], {"status": LIVE, "status_reason": None, "gone_since": None}
+        )
+        self._insert(
+            schema.STATUS_CHANGES,
+            {
+                "statement_id": found["id"],
+                "status": LIVE,
+                "reason": reason,
+                "at": now,
+                "capture_id": capture_id,
+            },
+        )
+
+    def _link_reprints(self, sid: str, text: str, now: str) -> None:
+        threshold = self.history.reprint_threshold
+        for other_id, similarity in reprints.index_statement(self.db, sid, text, threshold):
+            for a, b in ((sid, other_id), (other_id, sid)):
+                self.db.execute(
+                    "insert into related (statement_id, related_id, similarity, relation, "
+                    "found_at) values (?, ?, ?, 'reprint', ?) on conflict do update set "
+                    "similarity = excluded.similarity",
+                    [a, b, similarity, now],
+                )
+
+    def _find_by_identity(self, identity: str | None) -> dict[str, Any] | None:
+        if not identity:
+            return None
+        return self._statement_where("identity = ?", [identity])
 
     def _find_by_url(self, canonical: str) -> dict[str, Any] | None:
         return self._statement_where(
@@ -278,38 +510,9 @@ class Archive:
     def _find_by_text(self, source_id: str, fingerprint: str) -> dict[str, Any] | None:
         return self._statement_where("source_id = ? and text_hash = ?", [source_id, fingerprint])
 
-    def _statement_where(self, where: str, params: list[str]) -> dict[str, Any] | None:
+    def _statement_where(self, where: str, params: list[Any]) -> dict[str, Any] | None:
         rows = self.db.table(schema.STATEMENTS).rows_where(where, params, limit=1)
         return next(iter(rows), None)
-
-    def _remember_url(self, canonical: str, sid: str, source_id: str, now: str) -> None:
-        self.db.execute(
-            "insert into statement_urls (url, statement_id, source_id, first_seen, last_seen) "
-            "values (?, ?, ?, ?, ?) on conflict(url) do update set last_seen = excluded.last_seen",
-            [canonical, sid, source_id, now, now],
-        )
-
-    def _insert_version(
-        self,
-        sid: str,
-        version: int,
-        cleaned: Cleaned,
-        fingerprint: str,
-        now: str,
-        capture_id: int,
-    ) -> None:
-        self.db.table(schema.VERSIONS).insert(
-            {
-                "statement_id": sid,
-                "version": version,
-                "title": cleaned.title,
-                "text": cleaned.text,
-                "text_hash": fingerprint,
-                "first_seen": now,
-                "last_seen": now,
-                "capture_id": capture_id,
-            }
-        )
 
     def _insert_capture(
         self,
@@ -323,12 +526,14 @@ class Archive:
         statement_id: str | None = None,
         canonical: str | None = None,
     ) -> int:
-        digest = hashlib.sha256(fetched.body).hexdigest()
-        # Bodies are stored once per distinct content: an unchanged page costs one row.
-        self.db.execute(
-            "insert or ignore into bodies (sha256, size, body_gz) values (?, ?, ?)",
-            [digest, len(fetched.body), gzip.compress(fetched.body, compresslevel=6)],
-        )
+        digest = None
+        if fetched.body or fetched.http_status != 304:
+            digest = hashlib.sha256(fetched.body).hexdigest()
+            # Bodies are stored once per distinct content: an unchanged page costs one row.
+            self.db.execute(
+                "insert or ignore into bodies (sha256, size, body_gz) values (?, ?, ?)",
+                [digest, len(fetched.body), gzip.compress(fetched.body, compresslevel=6)],
+            )
         return self._insert(
             schema.CAPTURES,
             {

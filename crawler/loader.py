@@ -17,7 +17,7 @@ class SourceSpiderLoader:
 
     def __init__(self, settings: BaseSettings) -> None:
         config = load_config(settings.get("COMMUNIQUE_CONFIG"))
-        self._spiders = {source.id: spider_for(source, config.crawl) for source in config.sources}
+        self._spiders = {source.id: spider_for(source, config) for source in config.sources}
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:

@@ -12,7 +12,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 
 from archive.clean import Cleaned, clean_page
-from archive.store import ERROR, NOT_STATEMENT, Archive, Fetched
+from archive.store import ERROR, GONE, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class ArchivePipeline:
         spider: Any = self.crawler.spider
         source = spider.source
         self.hints = source.hints
-        self.archive = Archive(self.db_path)
+        self.archive = Archive(self.db_path, spider.history)
         self.archive.sync_sources([source.model_dump()])
         self.crawl_id = self.archive.start_crawl(source.id)
         self.crawler.stats.set_value("communique/crawl_id", self.crawl_id)
@@ -85,10 +85,14 @@ class ArchivePipeline:
             self.archive.record_index_page(self.crawl_id, item.fetched)
         elif isinstance(item, PageItem):
             fetched = item.fetched
-            cleaned = await self.clean(fetched)
-            outcome = self.archive.record_page(self.crawl_id, fetched, cleaned)
+            # A 304 or the very bytes seen last time: a sighting, no cleaning needed.
+            outcome = self.archive.record_if_unchanged(self.crawl_id, fetched)
+            cleaned = None
+            if outcome is None:
+                cleaned = await self.clean(fetched)
+                outcome = self.archive.record_page(self.crawl_id, fetched, cleaned)
             stats.inc_value(f"communique/{outcome}")
-            if outcome in (ERROR, NOT_STATEMENT):
+            if cleaned is not None and outcome in (ERROR, NOT_STATEMENT, GONE):
                 reason = cleaned.reason or f"HTTP {fetched.http_status}"
                 logger.warning("%s: %s %s: %s", fetched.source_id, outcome, fetched.url, reason)
             else:

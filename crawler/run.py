@@ -13,12 +13,15 @@ from crawler.sources import Config, Source
 from crawler.spiders import spider_for
 
 
-def crawl_settings(config_path: str, db_path: Path, log_level: str = "INFO") -> Settings:
+def crawl_settings(
+    config_path: str, db_path: Path, log_level: str = "INFO", refetch: bool = False
+) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("COMMUNIQUE_CONFIG", config_path, priority="cmdline")
     settings.set("COMMUNIQUE_DB", str(db_path), priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    settings.set("COMMUNIQUE_REFETCH", refetch, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # ours: see below
     return settings
 
@@ -52,17 +55,22 @@ def configure_logging(level: str) -> None:
 
 
 def run_crawl(
-    config: Config, sources: list[Source], db_path: Path, log_level: str = "INFO"
+    config: Config,
+    sources: list[Source],
+    db_path: Path,
+    log_level: str = "INFO",
+    *,
+    refetch: bool = False,
 ) -> list[CrawlSummary]:
     """Crawl the sources side by side into the archive; blocks until all are done.
 
     A Twisted reactor runs once per process, so call this once per process.
     """
-    process = CrawlerProcess(crawl_settings(config.path, db_path, log_level))
+    process = CrawlerProcess(crawl_settings(config.path, db_path, log_level, refetch))
     configure_logging(log_level)
     crawlers: list[Crawler] = []
     for source in sources:
-        crawler = process.create_crawler(spider_for(source, config.crawl))
+        crawler = process.create_crawler(spider_for(source, config))
         crawlers.append(crawler)
         process.crawl(crawler)
     process.start()

@@ -9,6 +9,7 @@ SPIDER_MODULES: list[str] = []
 SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
 COMMUNIQUE_CONFIG = "config/sources.yaml"
 COMMUNIQUE_DB = "data/archive.db"
+COMMUNIQUE_REFETCH = False  # True: fetch known statements found on entry pages even if not due
 COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
 
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}

@@ -13,6 +13,8 @@ from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from archive.clean import Hints
+from archive.recheck import RecheckSchedule, parse_duration
+from archive.store import HistorySettings
 
 KINDS = ("feed", "sitemap", "listing", "urls")
 DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
@@ -52,6 +54,30 @@ class CrawlSettings(BaseModel):
     retry_backoff: float = Field(default=2.0, ge=0)  # seconds before the first retry; doubles
 
 
+class ExtractRules(BaseModel):
+    """Per-source CSS selectors for pages where the cleaner's heuristics fail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str | None = None  # the statement's text: the element(s) it sits in
+    title: str | None = None
+    date: str | None = None  # an element whose text holds the publication date
+    issuer: str | None = None  # an element whose text names the issuer
+    drop: list[str] = []  # elements removed before extraction (widgets, related lists)
+
+    @field_validator("body", "title", "date", "issuer")
+    @classmethod
+    def _selector_parses(cls, value: str | None) -> str | None:
+        return _check_selector(value)
+
+    @field_validator("drop")
+    @classmethod
+    def _drop_selectors_parse(cls, value: list[str]) -> list[str]:
+        for selector in value:
+            _check_selector(selector)
+        return value
+
+
 class Source(BaseModel):
     """One place statements are published, and how to find them there."""
 
@@ -72,6 +98,8 @@ class Source(BaseModel):
     max_pages: int = Field(default=10, ge=1)
     # sitemap (and any kind): which statement URLs to keep
     url_pattern: str | None = None
+    # per-source CSS selectors for the cleaner (any kind)
+    extract: ExtractRules | None = None
 
     @field_validator("start_urls", "urls")
     @classmethod
@@ -121,7 +149,17 @@ class Source(BaseModel):
     @property
     def hints(self) -> Hints:
         """What the cleaner may fall back on for this source's pages."""
-        return Hints(issuer=self.issuer, language=self.language, timezone=self.timezone)
+        rules = self.extract or ExtractRules()
+        return Hints(
+            issuer=self.issuer,
+            language=self.language,
+            timezone=self.timezone,
+            body=rules.body,
+            title=rules.title,
+            date=rules.date,
+            issuer_selector=rules.issuer,
+            drop=tuple(rules.drop),
+        )
 
     @property
     def domains(self) -> list[str]:
@@ -131,10 +169,52 @@ class Source(BaseModel):
         return sorted({urlsplit(url).hostname or "" for url in self.entry_urls} - {""})
 
 
+class RecheckStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    younger_than: str  # a duration: 30m, 6h, 1d, 2w
+    every: str
+
+    @field_validator("younger_than", "every")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class ArchiveSettings(BaseModel):
+    """How the archive judges reprints and how often it rechecks known statements."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reprint_threshold: float = Field(default=0.8, gt=0, le=1)
+    recheck: list[RecheckStep] = [
+        RecheckStep(younger_than="2d", every="6h"),
+        RecheckStep(younger_than="14d", every="1d"),
+        RecheckStep(younger_than="90d", every="7d"),
+    ]
+    recheck_after: str = "30d"  # for statements older than every step
+
+    @field_validator("recheck_after")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def history(self) -> HistorySettings:
+        steps = tuple(
+            (parse_duration(s.younger_than), parse_duration(s.every)) for s in self.recheck
+        )
+        schedule = RecheckSchedule(steps=steps, later=parse_duration(self.recheck_after))
+        return HistorySettings(reprint_threshold=self.reprint_threshold, recheck=schedule)
+
+
 class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     crawl: CrawlSettings = CrawlSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     sources: list[Source] = Field(min_length=1)
 
 
@@ -143,6 +223,7 @@ class Config(BaseModel):
 
     path: str
     crawl: CrawlSettings
+    archive: ArchiveSettings
     sources: list[Source]
 
     def select(self, ids: list[str] | tuple[str, ...]) -> list[Source]:
@@ -235,7 +316,7 @@ def parse_config(text: str, path: str) -> Config:
                 f"sources[{seen[source.id]}]{_at_line(root, ('sources', index))}"
             )
         seen[source.id] = index
-    return Config(path=path, crawl=parsed.crawl, sources=parsed.sources)
+    return Config(path=path, crawl=parsed.crawl, archive=parsed.archive, sources=parsed.sources)
 
 
 def load_config(path: str | Path) -> Config:

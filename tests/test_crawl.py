@@ -194,23 +194,67 @@ def test_every_crawl_row_is_finished_with_counts(crawled: Any) -> None:
     assert all(c["finished"] >= c["started"] for c in crawls)
 
 
-def test_second_crawl_adds_no_statements(crawled: Any, tmp_path: Path) -> None:
-    config, db_path, _, _ = crawled
-    copy = tmp_path / "archive.db"
-    source = sqlite3.connect(db_path)
-    target = sqlite3.connect(copy)
+def copy_archive(db_path: Path, copy: Path) -> Path:
+    source, target = sqlite3.connect(db_path), sqlite3.connect(copy)
     source.backup(target)
     source.close()
     target.close()
+    return copy
+
+
+def summary_line(stdout: str, source_id: str) -> tuple[int, ...]:
+    line = next(line for line in stdout.splitlines() if line.startswith(source_id + " "))
+    return tuple(map(int, line.split()[1:]))
+
+
+def test_second_crawl_does_not_refetch_known_statements(
+    crawled: Any, gov_site: SiteServer, tmp_path: Path
+) -> None:
+    config, db_path, _, _ = crawled
+    copy = copy_archive(db_path, tmp_path / "archive.db")
     before = rows(copy, "select count(*) n from statements")[0]["n"]
-    captures_before = rows(copy, "select count(*) n from captures")[0]["n"]
+    first_request = len(gov_site.requests)
     result = communique("crawl", "--config", str(config), "--db", str(copy), "--source", "mfa-en")
     assert result.returncode == 0, result.stderr[-3000:]
+    fetched = gov_site.requests[first_request:]
+    assert [path for path in fetched if not path.startswith("/robots")] == ["/mfa-en/rss.xml"]
     assert rows(copy, "select count(*) n from statements")[0]["n"] == before
-    assert rows(copy, "select count(*) n from captures")[0]["n"] > captures_before
-    line = next(line for line in result.stdout.splitlines() if line.startswith("mfa-en"))
-    _pages, new, changed, unchanged, _errors = map(int, line.split()[1:])
-    assert (new, changed, unchanged) == (0, 0, 5)
+    assert summary_line(result.stdout, "mfa-en") == (1, 0, 0, 0, 0)
+
+
+def test_refetch_records_sightings_without_new_statements(crawled: Any, tmp_path: Path) -> None:
+    config, db_path, _, _ = crawled
+    copy = copy_archive(db_path, tmp_path / "archive.db")
+    before = rows(copy, "select count(*) n from statements")[0]["n"]
+    result = communique(
+        "crawl", "--config", str(config), "--db", str(copy), "--source", "mfa-en", "--refetch"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rows(copy, "select count(*) n from statements")[0]["n"] == before
+    pages, new, changed, unchanged, errors = summary_line(result.stdout, "mfa-en")
+    assert (new, changed, unchanged, errors) == (0, 0, 5, 0)
+    sightings = rows(
+        copy, "select reason from captures where source_id = 'mfa-en' and outcome = 'unchanged'"
+    )
+    assert [s["reason"] for s in sightings] == ["same body"] * 5  # not cleaned again
+
+
+def test_due_rechecks_are_refetched_and_rescheduled(
+    crawled: Any, gov_site: SiteServer, tmp_path: Path
+) -> None:
+    config, db_path, _, _ = crawled
+    copy = copy_archive(db_path, tmp_path / "archive.db")
+    db = sqlite_utils.Database(copy)
+    db.execute(
+        "update statements set next_check = '2000-01-01T00:00:00+00:00' where source_id = 'mss-atom'"
+    )
+    db.conn.commit()
+    db.close()
+    result = communique("crawl", "--config", str(config), "--db", str(copy), "--source", "mss-atom")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert summary_line(result.stdout, "mss-atom")[1:4] == (0, 0, 4)
+    next_checks = rows(copy, "select next_check from statements where source_id = 'mss-atom'")
+    assert all(r["next_check"] > "2026" for r in next_checks)
 
 
 def test_source_option_crawls_only_named_sources(gov_site: SiteServer, tmp_path: Path) -> None:

@@ -10,9 +10,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from lxml.html import HtmlElement
+
+from archive.clean import wechat
 from archive.clean.boilerplate import clean_lines, prune, unwrap_layout_tables
 from archive.clean.decode import decode_body
-from archive.clean.extract import layout, parse_html, run_trafilatura
+from archive.clean.extract import Extracted, block_lines, layout, parse_html, run_trafilatura
 from archive.clean.language import choose_language
 from archive.clean.metadata import (
     find_issuer,
@@ -21,13 +24,22 @@ from archive.clean.metadata import (
     html_title,
     meta_map,
 )
+from archive.clean.overrides import drop_element, read_overrides, select
 from archive.clean.sniff import sniff_not_html
+from archive.clean.soft404 import soft_404
 
 __all__ = [
+    "GONE_STATUSES",
     "MIN_TEXT_CHARS",
+    "STATUS_BLOCKED",
+    "STATUS_CAPTCHA",
+    "STATUS_DELETED",
     "STATUS_EMPTY",
+    "STATUS_EXPIRED",
+    "STATUS_NOT_FOUND",
     "STATUS_NOT_HTML",
     "STATUS_OK",
+    "STATUS_UNAVAILABLE",
     "Cleaned",
     "Hints",
     "clean_page",
@@ -38,9 +50,24 @@ __all__ = [
 STATUS_OK = "ok"
 STATUS_NOT_HTML = "not_html"  # PDF, image, binary served as anything
 STATUS_EMPTY = "empty"  # HTML, but no statement text could be extracted
+# The page says the statement is gone or cannot be shown; `reason` quotes the page.
+STATUS_DELETED = "deleted"  # removed by its publisher (该内容已被发布者删除)
+STATUS_BLOCKED = "blocked"  # removed by the platform (此内容因违规无法查看)
+STATUS_UNAVAILABLE = "unavailable"  # cannot be shown, no cause given (该内容暂时无法查看)
+STATUS_EXPIRED = "expired"  # a temporary link that has run out (链接已过期)
+STATUS_NOT_FOUND = "not_found"  # a soft 404: an error page served with HTTP 200
+STATUS_CAPTCHA = "captcha"  # a verification wall (环境异常): try again later, nothing is known
+
+# Definitive: the statement is gone from this URL. A captcha says nothing about the page.
+GONE_STATUSES = frozenset(
+    (STATUS_DELETED, STATUS_BLOCKED, STATUS_UNAVAILABLE, STATUS_EXPIRED, STATUS_NOT_FOUND)
+)
 
 # Less text than this after cleaning is a menu, a stub or an index, not a statement.
 MIN_TEXT_CHARS = 40
+# Pages longer than this (decoded characters) are not checked for "content gone" notices
+# unless they are WeChat pages: error pages are small, articles quoting the words are not.
+MAX_GONE_PAGE_CHARS = 60_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +83,11 @@ class Cleaned:
     language: str | None = None  # ISO 639-1
     reason: str | None = None  # why status is not ok, in words a person can read
     encoding: str | None = None  # the charset the bytes were decoded with
+    # A stable key for sources whose URL is not the statement's identity: for WeChat
+    # "wechat:<biz>/<mid>/<idx>", the same for the short /s/<id> link and the long link.
+    identity: str | None = None
+    # WeChat articles: biz, mid, idx, sn, account, msg_source_url, modify_time (where given).
+    wechat: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,11 +95,22 @@ class Cleaned:
 
 @dataclass(frozen=True)
 class Hints:
-    """What the source's config knows about its pages (fallbacks, never overrides yet)."""
+    """What the source's config knows about its pages.
+
+    `issuer`, `language` and `timezone` are fallbacks. The CSS selectors are per-source
+    overrides for sites where the heuristics fail: `body` (the statement's element(s)),
+    `title`, `date`, `issuer_selector` (elements whose text is that field) and `drop`
+    (elements removed before anything else runs).
+    """
 
     issuer: str | None = None
     language: str | None = None
     timezone: str | None = None  # IANA name, e.g. "Asia/Shanghai": gives page times an offset
+    body: str | None = None
+    title: str | None = None
+    date: str | None = None
+    issuer_selector: str | None = None
+    drop: tuple[str, ...] = ()
 
 
 def clean_page(
@@ -100,17 +143,46 @@ def clean_page(
             encoding=decoded.encoding,
         )
 
+    for selector in hints.drop:
+        for element in select(root, selector):
+            drop_element(element)
+
+    is_wechat = wechat.is_wechat_url(url) or wechat.looks_like_wechat(decoded.text)
+    if is_wechat or len(decoded.text) <= MAX_GONE_PAGE_CHARS:
+        gone = wechat.find_gone(root, is_wechat)
+        if gone is not None and not (is_wechat and wechat.has_article(root)):
+            return Cleaned(
+                status=gone.status,
+                url=url,
+                reason=gone.reason,
+                encoding=decoded.encoding,
+                identity=wechat.wechat_identity_from_url(url) if is_wechat else None,
+            )
+    if is_wechat:
+        return _clean_wechat(root, url, hints, today, decoded.encoding)
+    return _clean_web(root, url, hints, today, decoded.encoding)
+
+
+def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding: str) -> Cleaned:
+    """An ordinary web page: our tree rules, trafilatura, then our line and metadata rules."""
     metas = meta_map(root)
     raw_title = html_title(root)
     html_lang = root.get("lang") or root.get("xml:lang") or metas.get("content-language")
     h1 = root.find(".//h1")
     h1_text = " ".join(h1.text_content().split()) if h1 is not None else None
+    overrides = read_overrides(root, hints, today)
+    body_elements = select(root, hints.body) if hints.body else []
 
     unwrap_layout_tables(root)
     notes = prune(root)
-    extracted = run_trafilatura(root, url, today)
+    if body_elements:
+        extracted = Extracted(lines=[line for el in body_elements for line in block_lines(el)])
+    else:
+        extracted = run_trafilatura(root, url, today)
 
-    title = find_title(metas, root, extracted.title, (extracted.sitename, hints.issuer))
+    title = overrides.title or find_title(
+        metas, root, extracted.title, (extracted.sitename, hints.issuer)
+    )
     lines = clean_lines(
         extracted.lines,
         titles=(title, raw_title, h1_text, metas.get("og:title")),
@@ -118,7 +190,7 @@ def clean_page(
     )
     text = layout(lines)
 
-    published = find_published(
+    published = overrides.published or find_published(
         metas,
         notes.blocks,
         hints.timezone,
@@ -126,9 +198,12 @@ def clean_page(
         body_start=notes.body_start,
         guess=extracted.date,
     )
-    issuer = find_issuer(metas, notes.blocks) or hints.issuer
+    issuer = overrides.issuer or find_issuer(metas, notes.blocks) or hints.issuer
     language = choose_language(text, html_lang, hints.language)
 
+    not_found = soft_404(text, (raw_title, h1_text, title))
+    if not_found:
+        return Cleaned(status=STATUS_NOT_FOUND, url=url, reason=not_found, encoding=encoding)
     if len(text) < MIN_TEXT_CHARS:
         return Cleaned(
             status=STATUS_EMPTY,
@@ -138,7 +213,7 @@ def clean_page(
             issuer=issuer,
             language=language,
             reason=f"no statement text found ({len(text)} characters left after cleaning)",
-            encoding=decoded.encoding,
+            encoding=encoding,
         )
     return Cleaned(
         status=STATUS_OK,
@@ -148,5 +223,50 @@ def clean_page(
         published=published,
         issuer=issuer,
         language=language,
-        encoding=decoded.encoding,
+        encoding=encoding,
+    )
+
+
+def _clean_wechat(root: HtmlElement, url: str, hints: Hints, today: date, encoding: str) -> Cleaned:
+    """A WeChat article: `#js_content` whole, metadata from the page's scripts."""
+    page = wechat.read_page(root)
+    metas = meta_map(root)
+    title = page.title
+    lines: list[str] = []
+    if page.content is not None:
+        wechat.drop_chrome(page.content)
+        lines = clean_lines(block_lines(page.content), titles=(title, metas.get("og:title")))
+    else:
+        lines = clean_lines(run_trafilatura(root, url, today).lines, titles=(title,))
+    text = layout(lines)
+    if not text and title and (page.text_share or page.published):
+        # A text share (or a post that is all pictures): its title is all the words it has.
+        text = title
+    issuer = page.account or hints.issuer
+    language = choose_language(text, root.get("lang"), hints.language or "zh")
+    key = page.identity or wechat.wechat_identity_from_url(url)
+    if not text:
+        return Cleaned(
+            status=STATUS_EMPTY,
+            url=url,
+            title=title,
+            published=page.published,
+            issuer=issuer,
+            language=language,
+            reason="no statement text found in the WeChat article",
+            encoding=encoding,
+            identity=key,
+            wechat=page.fields or None,
+        )
+    return Cleaned(
+        status=STATUS_OK,
+        url=url,
+        title=title,
+        text=text,
+        published=page.published,
+        issuer=issuer,
+        language=language,
+        encoding=encoding,
+        identity=key,
+        wechat=page.fields or None,
     )

@@ -72,7 +72,7 @@ _RELATED_LABEL = (
     r"(?:related(?: articles?| news| stories| posts| links| content| reading)?|"
     r"you may also like|read more|more news|recent posts|"
     r"相关(?:文章|新闻|链接|阅读|稿件|报道|内容|信息)|推荐阅读|延伸阅读|热点推荐|更多阅读|"
-    r"猜你喜欢|热门文章|最新文章)"
+    r"猜你喜欢|热门文章|最新文章|精彩推荐|精彩视频推荐|热门推荐|为你推荐|喜欢此内容的人还喜欢)"
 )
 _RELATED = re.compile(rf"(?i)^{_RELATED_LABEL}\s*[:：]?$")
 _RELATED_START = re.compile(rf"(?i)^{_RELATED_LABEL}\s*[:：]?")
@@ -84,6 +84,24 @@ _COMMENT = re.compile(
     r"(?:发表|我要|网友|精选|写)(?:评论|留言)|评论|留言|写下你的评论.{0,20}|已有\d+条评论)"
     r"\s*[:：]?$"
 )
+# WeChat's own prompts around an article (QR codes, follow buttons, mini programs).
+_WECHAT_PROMPT = re.compile(
+    r"(?i)^(?:微信扫一扫.{0,30}|扫一扫.{0,10}(?:关注|使用|打开).{0,20}|关注该公众号|使用小程序|"
+    r"预览时标签不可点|阅读原文|轻触阅读原文|喜欢此内容的人还喜欢|继续滑动看下一个|"
+    r"向上滑动看下一个|分享收藏点赞在看|在看|点赞|赞|分享|收藏|听过|写留言|留言|"
+    r"知道了|取消|允许|视频|小程序|赞，轻点两下取消赞|在看，轻点两下取消在看|"
+    r"scan (?:to follow|with weixin.{0,60})|follow (?:the )?official account|"
+    r"use (?:the )?mini program|tags are not clickable in preview|read more|"
+    r"people who liked this content also liked|got it|cancel|allow)$"
+)
+# "推荐阅读：<another article's title>": a one-line promo for another page.
+_RELATED_ONE = re.compile(r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$")
+# Mobile share hints of Chinese news sites: "点击右上角微信好友 / 朋友圈 / 请使用浏览器分享功能".
+_SHARE_HINT = re.compile(
+    r"^(?:点击右上角.{0,12}|朋友圈|微信好友|请使用浏览器(?:的)?分享功能.{0,12}|分享到(?:微信)?朋友圈)$"
+)
+# Account promos that close WeChat posts and news pages: "请识别图中二维码关注…".
+_QR_PROMO = re.compile(r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别")
 _NAV_LABEL = re.compile(r"(?i)^(?:post navigation|posts navigation|skip to content)$")
 _FOOTER_PREFIX = re.compile(
     r"(?i)^(?:copyright\s*(?:©|\(c\)|&copy;|\d{4})|©|版权所有|技术支持\s*[:：]|网站维护\s*[:：])"
@@ -173,12 +191,16 @@ def classify(text: str) -> str | None:
         return "breadcrumb"
     if _PREV_NEXT.search(text):
         return "prev_next"
-    if _RELATED.match(text):
+    if _RELATED.match(text) or _RELATED_ONE.match(text):
         return "related"
     if _COMMENT.match(text):
         return "comment_form"
     if _NAV_LABEL.match(text):
         return "navigation"
+    if _WECHAT_PROMPT.match(text):
+        return "wechat_prompt"
+    if _SHARE_HINT.match(text):
+        return "toolbar"
     if _FOOTER_PREFIX.search(text) or _FOOTER_ANYWHERE.search(text) or _is_rights_line(text):
         return "footer"
     if _SPONSOR_PREFIX.match(text) and _SPONSOR_FOOTER.search(text):
@@ -217,7 +239,7 @@ class TreeNotes:
     body_start: int | None = None  # index into blocks where the first long paragraph was seen
 
 
-def _remove(element: HtmlElement) -> None:
+def remove_element(element: HtmlElement) -> None:
     """Drop an element but keep its tail text, which belongs to the parent."""
     parent = element.getparent()
     if parent is None:
@@ -283,17 +305,17 @@ def prune(root: HtmlElement) -> TreeNotes:
             continue
         if _is_comment_section(element):
             _count(notes, "comments")
-            _remove(element)
+            remove_element(element)
         elif element.tag == "form" and element.find(".//textarea") is not None:
             _count(notes, "comment_form")
-            _remove(element)
+            remove_element(element)
     body = root.find("body")
     _visit(body if body is not None else root, notes, context="")
     for label in notes.pending_related:
         # No enclosing link list claimed it: drop the bare heading on its own.
         if label.getroottree().getroot() is root:
             _count(notes, "related")
-            _remove(label)
+            remove_element(label)
     return notes
 
 
@@ -352,7 +374,7 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
         if _link_density(following, len(following_text)) <= 0.5:
             notes.pending_related.append(element)
             return text
-        _remove(following)
+        remove_element(following)
     elif (
         rule is None
         and _RELATED_START.match(squashed)
@@ -362,7 +384,7 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
     if rule is None:
         return text
     _count(notes, rule)
-    _remove(element)
+    remove_element(element)
     return ""
 
 
@@ -398,6 +420,7 @@ def clean_lines(
 
     kept = _drop_link_runs(kept, link_texts)
     kept = _drop_info_bars(kept)
+    kept = _drop_closing_promos(kept)
 
     # The title is metadata: repeated as a line of the body (usually the first) it goes.
     wanted = {_comparable(title) for title in titles if title}
@@ -427,6 +450,15 @@ def _drop_link_runs(lines: list[str], link_texts: set[str] | frozenset[str]) -> 
         if not in_run:
             kept.append(line)
     return kept
+
+
+def _drop_closing_promos(lines: list[str]) -> list[str]:
+    """"Scan the QR code to follow us" lines closing a text (never inside it: a notice may
+    tell readers to scan a code to use a service)."""
+    end = len(lines)
+    while end > 1 and len(lines[end - 1]) <= 200 and _QR_PROMO.search(lines[end - 1]):
+        end -= 1
+    return lines[:end]
 
 
 def _drop_info_bars(lines: list[str]) -> list[str]:

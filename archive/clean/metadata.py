@@ -334,12 +334,32 @@ def find_title(
     if title_element is not None:
         candidates.append(title_element.text_content())
     site_names = [metas.get(key) for key in _SITE_META] + list(extra_site_names)
-    for candidate in candidates:
-        if candidate and candidate.strip():
-            cleaned = strip_site_suffix(candidate, site_names)
-            if cleaned:
-                return cleaned
-    return None
+    cleaned = [strip_site_suffix(text, site_names) for text in candidates if text and text.strip()]
+    cleaned = [text for text in cleaned if text]
+    if not cleaned:
+        return None
+    return _typographic(cleaned[0], cleaned[1:])
+
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def _typographic(title: str, others: Iterable[str]) -> str:
+    """The same title with the page's own curly quotes and dashes, where a social tag
+    flattened them to ASCII (`Facebook's` in og:title, `Facebook’s` in <title>)."""
+    if any(char in title for char in "’‘“”–—"):
+        return title
+    flat = title.translate(_QUOTES)
+    for other in others:
+        if other != title and other.translate(_QUOTES) == flat:
+            return other
+        if other.startswith(tuple("’‘“”")) or len(other) < len(title):
+            continue
+        # <title> may still carry a site name that strip_site_suffix did not know.
+        head = other[: len(title)]
+        if head != title and head.translate(_QUOTES) == flat:
+            return head
+    return title
 
 
 def html_title(root: HtmlElement) -> str | None:

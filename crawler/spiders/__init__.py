@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.sources import CrawlSettings, Source
+from crawler.sources import Config, CrawlSettings, Source
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.feed import FeedSpider
 from crawler.spiders.listing import ListingSpider
@@ -34,11 +34,16 @@ def politeness_settings(crawl: CrawlSettings) -> dict[str, Any]:
     }
 
 
-def spider_for(source: Source, crawl: CrawlSettings) -> type[SourceSpider]:
+def spider_for(source: Source, config: Config) -> type[SourceSpider]:
     """A spider class named after the source, of the generic spider for its kind."""
     base = SPIDER_BY_KIND[source.kind]
     return type(
         f"{base.__name__}_{source.id.replace('-', '_')}",
         (base,),
-        {"name": source.id, "source": source, "custom_settings": politeness_settings(crawl)},
+        {
+            "name": source.id,
+            "source": source,
+            "history": config.archive.history,
+            "custom_settings": politeness_settings(config.crawl),
+        },
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.identity import canonical_url
-from archive.store import Fetched
+from archive.store import Archive, Fetched, HistorySettings
 from crawler.items import INDEX, STATEMENT, FetchErrorItem, PageItem
 from crawler.sources import Source
 
@@ -24,6 +25,11 @@ def response_headers(response: Response) -> dict[str, str]:
         key.decode("latin-1"): b", ".join(values).decode("latin-1")
         for key, values in response.headers.items()
     }
+
+
+# HTTP statuses handed to parse_statement instead of being dropped by Scrapy
+# (304 answers a conditional recheck: the statement is unchanged).
+ERROR_STATUSES = [304, *range(400, 600)]
 
 
 def in_domains(url: str, domains: list[str]) -> bool:
@@ -48,15 +54,45 @@ class SourceSpider(scrapy.Spider):
     """A spider for one configured source; subclasses know how to find its statements."""
 
     source: ClassVar[Source]
+    history: ClassVar[HistorySettings]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allowed_domains = self.source.domains
+        self.fresh: set[str] = set()
         self._url_pattern = re.compile(self.source.url_pattern) if self.source.url_pattern else None
 
     async def start(self) -> AsyncIterator[Any]:
+        for request in self.recheck_requests():
+            yield request
         for url in self.source.entry_urls:
             yield self.entry_request(url)
+
+    def recheck_requests(self) -> list[scrapy.Request]:
+        """Conditional requests for known statements due for a recheck.
+
+        Also remembers the known statements that are not due, so links to them found on
+        entry pages are not fetched again until their time comes.
+        """
+        db_path = self.settings.get("COMMUNIQUE_DB")
+        if not db_path or not Path(db_path).exists():
+            return []
+        archive = Archive(db_path)
+        try:
+            due, fresh = archive.crawl_plan(self.name)
+        finally:
+            archive.close()
+        if not self.settings.getbool("COMMUNIQUE_REFETCH"):
+            self.fresh = fresh
+        requests = []
+        for recheck in due:
+            request = self.statement_request(recheck.url)
+            if recheck.etag:
+                request.headers["If-None-Match"] = recheck.etag
+            if recheck.last_modified:
+                request.headers["If-Modified-Since"] = recheck.last_modified
+            requests.append(request)
+        return requests
 
     # -- requests -----------------------------------------------------------------------
 
@@ -65,12 +101,14 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_entry, errback=self.on_error, meta=meta)
 
     def statement_request(self, url: str) -> scrapy.Request:
-        # Every status reaches parse_statement: a 404 on a statement page is information.
+        # Every error status reaches parse_statement: a 404 on a statement page is
+        # information. Not `handle_httpstatus_all`: that also stops redirects from being
+        # followed, and a statement that moved would be archived as an empty 301.
         return scrapy.Request(
             canonical_url(url),
             callback=self.parse_statement,
             errback=self.on_error,
-            meta={"handle_httpstatus_all": True},
+            meta={"handle_httpstatus_list": ERROR_STATUSES},
         )
 
     def statement_requests(self, urls: list[str]) -> Iterator[scrapy.Request]:
@@ -83,6 +121,8 @@ class SourceSpider(scrapy.Spider):
                 continue
             if self._url_pattern and not self._url_pattern.search(url):
                 continue
+            if canonical_url(url) in self.fresh:
+                continue  # known and not due for a recheck yet
             yield self.statement_request(url)
 
     # -- callbacks ----------------------------------------------------------------------
@@ -100,8 +140,14 @@ class SourceSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
         request = failure.request  # type: ignore[attr-defined]
         reason, status = describe_failure(failure)
-        self.logger.warning("%s: error %s: %s", self.name, request.url, reason)
-        yield FetchErrorItem(self.name, request.url, reason, status)
+        # After redirects the error is recorded against the URL the source gave, naming
+        # where it led (e.g. a redirect off the allowed domains, or a loop).
+        redirects = request.meta.get("redirect_urls") or []
+        url = redirects[0] if redirects else request.url
+        if redirects:
+            reason = f"{reason} (redirected to {request.url})"
+        self.logger.warning("%s: error %s: %s", self.name, url, reason)
+        yield FetchErrorItem(self.name, url, reason, status)
 
     def fetched(self, response: Response) -> Fetched:
         return Fetched(

@@ -1,0 +1,545 @@
+"""`communique eval`: score the cleaner on evaluation pages beside plain trafilatura.
+
+The evaluation folder (not part of the repo; see its README.md) holds up to four subsets:
+
+- `aeb/`: English articles, `ground-truth.json` `{id: {"url", "articleBody"}}`, scored with
+  the article-extraction-benchmark metric: `\\w+` tokens, word 4-gram shingles counted with
+  multiplicity, tp/fp/fn per page divided by tp+fp+fn so every page weighs the same,
+  precision = mean(tp)/(mean(tp)+mean(fp)), recall likewise with fn, and F1 from those;
+- `cjk/`: Chinese and Japanese articles, `{id: {"url", "content"}}`, the same metric with
+  each CJK character one token (Latin words and numbers stay whole);
+- `real/`: pages with `gold.json` `{name: {"first", "last", "title", "date"}}`, four checks
+  per page (body kept, no boilerplate left, title, date), each failure named;
+- `wechat/`: WeChat pages with `gold.json` `{name: {"status", "title", "issuer",
+  "published", "reason"}}`: the status, and for articles the exact metadata.
+
+Both extractors run in this process on the same bytes; speed is pages per CPU-second of
+this single-threaded process, i.e. pages per second per core.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from archive.clean import STATUS_EMPTY, STATUS_OK, clean_page
+
+# Evaluation pages are old; a fixed "today" keeps results reproducible.
+EVAL_TODAY = date(2030, 1, 1)
+SHINGLE = 4
+# A page's recall below trafilatura's by more than this is a regression worth naming.
+RECALL_SLACK = 0.05
+
+_WORD = re.compile(r"\w+")
+_CJK_CHARS = (
+    r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u31f0-\u31ff"
+    r"\U00020000-\U0002ffff"
+)
+_CJK_TOKEN = re.compile(rf"[{_CJK_CHARS}]|(?:(?![{_CJK_CHARS}])\w)+")
+
+
+# --- extractors ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Output:
+    """What an extractor made of one page."""
+
+    status: str
+    text: str
+    title: str | None = None
+    published: str | None = None
+    issuer: str | None = None
+    reason: str | None = None
+
+
+Extractor = Callable[[bytes, str], Output]
+
+
+def communique_extract(body: bytes, url: str) -> Output:
+    cleaned = clean_page(body, url, today=EVAL_TODAY)
+    return Output(
+        status=cleaned.status,
+        text=cleaned.text or "",
+        title=cleaned.title,
+        published=cleaned.published,
+        issuer=cleaned.issuer,
+        reason=cleaned.reason,
+    )
+
+
+def trafilatura_extract(body: bytes, url: str) -> Output:
+    """Plain trafilatura as the eval README measured it: default settings, no comments."""
+    from trafilatura import bare_extraction
+
+    document = bare_extraction(body, url=url or None, include_comments=False, with_metadata=True)
+    if document is None or isinstance(document, dict):
+        return Output(status=STATUS_EMPTY, text="")
+    text = document.text or ""
+    return Output(
+        status=STATUS_OK if text.strip() else STATUS_EMPTY,
+        text=text,
+        title=document.title,
+        published=document.date,
+        issuer=document.author or document.sitename,
+    )
+
+
+EXTRACTORS: dict[str, Extractor] = {
+    "communique": communique_extract,
+    "trafilatura": trafilatura_extract,
+}
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+def word_tokens(text: str) -> list[str]:
+    return _WORD.findall(text or "")
+
+
+def cjk_tokens(text: str) -> list[str]:
+    """Each CJK character a token; runs of other word characters (Latin, digits) whole."""
+    return _CJK_TOKEN.findall(text or "")
+
+
+def shingles(tokens: list[str], n: int = SHINGLE) -> Counter[tuple[str, ...]]:
+    """Word n-grams with multiplicity; a text shorter than n is one shingle (as the AEB)."""
+    if not tokens:
+        return Counter()
+    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)))
+
+
+@dataclass(frozen=True)
+class PageScore:
+    tp: float
+    fp: float
+    fn: float
+    exact: bool
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+def score_page(gold: str, predicted: str, tokenize: Callable[[str], list[str]]) -> PageScore:
+    """tp, fp and fn of one page as shares of tp+fp+fn; no prediction is fn = 1."""
+    gold_tokens, predicted_tokens = tokenize(gold), tokenize(predicted)
+    exact = gold_tokens == predicted_tokens
+    if not predicted_tokens:
+        return PageScore(0.0, 0.0, 1.0, exact)
+    truth, guess = shingles(gold_tokens), shingles(predicted_tokens)
+    tp = sum((truth & guess).values())
+    fp = sum((guess - truth).values())
+    fn = sum((truth - guess).values())
+    total = tp + fp + fn
+    if total == 0:
+        return PageScore(1.0, 0.0, 0.0, exact)
+    return PageScore(tp / total, fp / total, fn / total, exact)
+
+
+@dataclass(frozen=True)
+class ShingleScore:
+    pages: int
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+
+
+def aggregate(scores: list[PageScore]) -> ShingleScore:
+    if not scores:
+        return ShingleScore(0, 0.0, 0.0, 0.0, 0.0)
+    count = len(scores)
+    tp = sum(score.tp for score in scores) / count
+    fp = sum(score.fp for score in scores) / count
+    fn = sum(score.fn for score in scores) / count
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    accuracy = sum(score.exact for score in scores) / count
+    return ShingleScore(count, precision, recall, f1, accuracy)
+
+
+# Boilerplate a statement's text must never contain, for the real/ checks. Independent of
+# the cleaner's own rules on purpose: these are the visible signs a reader would point at.
+_LANGUAGE_NAMES = (
+    "English|Français|Español|Русский|العربية|中文|简体中文|繁體中文|繁体中文|日本語|한국어|"
+    "Deutsch|Português|Italiano|Bahasa Indonesia|Tiếng Việt|Türkçe|ไทย"
+)
+BOILERPLATE_SIGNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "comment form",
+        re.compile(
+            r"(?im)^\s*(?:leave a (?:reply|comment)|post a comment|add a comment)\b|"
+            r"your email address will not be published|required fields are marked|"
+            r"^\s*(?:发表评论|写留言|我要评论|网友评论|评论\s*\(\d+\))\s*$"
+        ),
+    ),
+    (
+        "share/print bar",
+        re.compile(
+            r"(?im)^\s*(?:share (?:to|this|on)\s*[:：]?|share\s*[-–]|print\s*\|)|"
+            r"【\s*(?:打印|关闭|关闭窗口)\s*】|【\s*字体\s*[:：]|\[\s*(?:打印|关闭)\s*\]|"
+            r"^\s*(?:分享到|打印本页|关闭窗口|打印|关闭|朋友圈)\s*[:：]?\s*$|^\s*字号\s*[:：]|"
+            r"请使用浏览器分享功能|点击右上角微信好友"
+        ),
+    ),
+    (
+        "breadcrumb",
+        re.compile(
+            r"(?im)^\s*(?:current location|current position|you are here)\s*[:：]|"
+            r"^\s*(?:当前位置|您现在的位置|您的位置|您当前的位置)\s*[:：]?"
+        ),
+    ),
+    (
+        "previous/next",
+        re.compile(
+            r"(?im)^\s*(?:上一篇|下一篇|上一条|下一条)\s*[:：]?|"
+            r"^\s*(?:previous|next) (?:article|post|story)\s*[:：]?"
+        ),
+    ),
+    (
+        "related list",
+        re.compile(
+            r"(?im)^\s*(?:related(?: articles| news| stories| posts)?|you may also like|"
+            r"相关(?:文章|新闻|阅读|链接|报道)|推荐阅读|延伸阅读|猜你喜欢|热门文章|"
+            r"喜欢此内容的人还喜欢|精彩视频推荐|加载更多)\s*[:：]?\s*$|"
+            r"^\s*(?:推荐阅读|相关(?:文章|新闻|阅读|链接|报道)|延伸阅读)\s*[:：]|"
+            r"我们将会减少此类文章的推荐"
+        ),
+    ),
+    (
+        "copyright footer",
+        re.compile(
+            r"(?im)^\s*(?:copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4})|版权所有|ICP备|ICP证|"
+            r"公网安备|all rights reserved\.?\s*$"
+        ),
+    ),
+    (
+        "wechat prompt",
+        re.compile(
+            r"(?m)微信扫一扫|关注该公众号|使用小程序|预览时标签不可点|^\s*阅读原文\s*$|"
+            r"轻点两下取消|继续滑动看下一个|向上滑动看下一个|识别(?:图中)?二维码|长按二维码|"
+            r"扫码关注|长按识别"
+        ),
+    ),
+    (
+        "language menu",
+        re.compile(rf"(?im)^[^\n]{{0,40}}(?:(?:{_LANGUAGE_NAMES})[\s|/·•]*){{3,}}$"),
+    ),
+)
+
+
+def boilerplate_left(text: str, title: str | None = None) -> list[str]:
+    """Names of the boilerplate signs found in a text (and a title repeated at its top)."""
+    found = [name for name, pattern in BOILERPLATE_SIGNS if pattern.search(text)]
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if title and _compact(first) == _compact(title):
+        found.append("title repeated")
+    return found
+
+
+def _compact(text: str | None) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def real_failures(gold: dict[str, str], out: Output) -> list[str]:
+    """The real/ checks one page fails: body, boilerplate, title, date."""
+    failures = []
+    text = _compact(out.text)
+    missing = [part for part in ("first", "last") if _compact(gold.get(part)) not in text]
+    if out.status != STATUS_OK or missing:
+        failures.append("body lost" + (f" ({', '.join(missing)})" if missing else ""))
+    left = boilerplate_left(out.text, gold.get("title"))
+    if left:
+        failures.append("boilerplate: " + ", ".join(left))
+    if " ".join((out.title or "").split()) != " ".join(gold.get("title", "").split()):
+        failures.append(f"title {out.title!r}")
+    if (out.published or "")[:10] != gold.get("date"):
+        failures.append(f"date {out.published!r}")
+    return failures
+
+
+def wechat_failures(gold: dict[str, str], out: Output) -> list[str]:
+    failures = []
+    if out.status != gold.get("status"):
+        failures.append(f"status {out.status!r} (want {gold.get('status')!r})")
+    if gold.get("status") != STATUS_OK:
+        if out.text:
+            failures.append("statement text on an unavailable page")
+        return failures
+    for key in ("title", "issuer", "published"):
+        want = gold.get(key)
+        if want is not None and getattr(out, key) != want:
+            failures.append(f"{key} {getattr(out, key)!r} (want {want!r})")
+    return failures
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One extractor over one subset."""
+
+    seconds: float = 0.0
+    pages: int = 0
+    shingle: ShingleScore | None = None
+    page_scores: dict[str, PageScore] = field(default_factory=dict)
+    failures: dict[str, list[str]] = field(default_factory=dict)  # page -> failed checks
+    checks: dict[str, tuple[int, int]] = field(default_factory=dict)  # check -> (passed, of)
+
+
+@dataclass
+class Subset:
+    name: str
+    runs: dict[str, Run] = field(default_factory=dict)
+    regressions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    subsets: list[Subset] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def run(self, subset: str, extractor: str = "communique") -> Run | None:
+        for item in self.subsets:
+            if item.name == subset:
+                return item.runs.get(extractor)
+        return None
+
+
+def _read(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def _page_file(folder: Path, name: str) -> Path | None:
+    for candidate in (
+        folder / "html" / f"{name}.html.gz",
+        folder / "html" / f"{name}.html",
+        folder / f"{name}.html.gz",
+        folder / f"{name}.html",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _pages(folder: Path, gold: dict[str, Any]) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
+    for name in sorted(gold):
+        path = _page_file(folder, name)
+        if path is not None:
+            yield name, _read(path), gold[name]
+
+
+def warm_up(extractors: dict[str, Extractor]) -> None:
+    """One untimed page each, so models and tables load before the clock runs."""
+    page = (
+        b"<html><head><title>Warm up</title></head><body><article><p>"
+        + (b"A statement of some length, to be extracted and detected. " * 8)
+        + b"</p></article></body></html>"
+    )
+    for extractor in extractors.values():
+        extractor(page, "https://example.org/warm-up")
+
+
+def _timed(extractor: Extractor, body: bytes, url: str) -> tuple[Output, float]:
+    start = time.process_time()
+    out = extractor(body, url)
+    return out, time.process_time() - start
+
+
+def _shingle_subset(
+    name: str,
+    folder: Path,
+    text_key: str,
+    tokenize: Callable[[str], list[str]],
+    extractors: dict[str, Extractor],
+) -> Subset:
+    gold = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    subset = Subset(name, {key: Run() for key in extractors})
+    for page, body, truth in _pages(folder, gold):
+        for key, extractor in extractors.items():
+            out, seconds = _timed(extractor, body, truth.get("url") or "")
+            run = subset.runs[key]
+            run.seconds += seconds
+            run.pages += 1
+            run.page_scores[page] = score_page(truth.get(text_key) or "", out.text, tokenize)
+    for run in subset.runs.values():
+        run.shingle = aggregate(list(run.page_scores.values()))
+    ours, theirs = subset.runs.get("communique"), subset.runs.get("trafilatura")
+    if ours and theirs:
+        for page, score in sorted(ours.page_scores.items()):
+            other = theirs.page_scores.get(page)
+            if other and score.recall < other.recall - RECALL_SLACK:
+                subset.regressions.append(
+                    f"{page}: recall {score.recall:.3f} vs trafilatura {other.recall:.3f}"
+                )
+    return subset
+
+
+_REAL_CHECKS = ("body kept", "no boilerplate", "title", "date")
+
+
+def _check_subset(
+    name: str,
+    folder: Path,
+    judge: Callable[[dict[str, str], Output], list[str]],
+    checks: Iterable[str],
+    extractors: dict[str, Extractor],
+) -> Subset:
+    gold = json.loads((folder / "gold.json").read_text(encoding="utf-8"))
+    checks = tuple(checks)
+    subset = Subset(name, {key: Run() for key in extractors})
+    for page, body, truth in _pages(folder, gold):
+        for key, extractor in extractors.items():
+            out, seconds = _timed(extractor, body, truth.get("url") or "")
+            run = subset.runs[key]
+            run.seconds += seconds
+            run.pages += 1
+            failed = judge(truth, out)
+            if failed:
+                run.failures[page] = failed
+            for check in checks:
+                passed, total = run.checks.get(check, (0, 0))
+                ok = not any(_failure_check(failure) == check for failure in failed)
+                run.checks[check] = (passed + ok, total + 1)
+    return subset
+
+
+def _failure_check(failure: str) -> str:
+    """Which named check a failure message belongs to."""
+    for prefix, check in (
+        ("body lost", "body kept"),
+        ("boilerplate", "no boilerplate"),
+        ("title", "title"),
+        ("date", "date"),
+        ("status", "status"),
+        ("statement text", "status"),
+        ("issuer", "issuer"),
+        ("published", "published"),
+    ):
+        if failure.startswith(prefix):
+            return check
+    return failure
+
+
+def evaluate(eval_dir: Path, extractors: dict[str, Extractor] | None = None) -> Report:
+    """Run every extractor over every subset present in `eval_dir`."""
+    extractors = extractors or EXTRACTORS
+    warm_up(extractors)
+    report = Report()
+    plans: list[tuple[str, str, Callable[[Path], Subset]]] = [
+        (
+            "aeb",
+            "ground-truth.json",
+            lambda f: _shingle_subset("aeb", f, "articleBody", word_tokens, extractors),
+        ),
+        (
+            "cjk",
+            "ground-truth.json",
+            lambda f: _shingle_subset("cjk", f, "content", cjk_tokens, extractors),
+        ),
+        (
+            "real",
+            "gold.json",
+            lambda f: _check_subset("real", f, real_failures, _REAL_CHECKS, extractors),
+        ),
+        (
+            "wechat",
+            "gold.json",
+            lambda f: _check_subset(
+                "wechat",
+                f,
+                wechat_failures,
+                ("status", "title", "issuer", "published"),
+                extractors,
+            ),
+        ),
+    ]
+    for name, gold_file, plan in plans:
+        folder = eval_dir / name
+        if not (folder / gold_file).is_file():
+            report.skipped.append(f"{name}/: skipped (no {name}/{gold_file} in {eval_dir})")
+            continue
+        report.subsets.append(plan(folder))
+    return report
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+def _speed(run: Run) -> float:
+    return run.pages / run.seconds if run.seconds > 0 else 0.0
+
+
+def format_report(report: Report) -> str:
+    """A plain-text table: each subset's figures for the cleaner and plain trafilatura."""
+    names = list(EXTRACTORS)
+    for subset in report.subsets:
+        names = list(subset.runs)
+        break
+    header = f"{'subset':<8} {'measure':<22}" + "".join(f" {name:>13}" for name in names)
+    rows = [header, "-" * len(header)]
+
+    def row(subset: str, measure: str, values: Iterable[str]) -> None:
+        rows.append(f"{subset:<8} {measure:<22}" + "".join(f" {value:>13}" for value in values))
+
+    total_pages = dict.fromkeys(names, 0)
+    total_seconds = dict.fromkeys(names, 0.0)
+    for subset in report.subsets:
+        runs = [subset.runs[name] for name in names]
+        for name, run in zip(names, runs, strict=True):
+            total_pages[name] += run.pages
+            total_seconds[name] += run.seconds
+        first = runs[0]
+        if first.shingle is not None:
+            pages = first.shingle.pages
+            row(subset.name, f"pages ({pages})", ("" for _ in runs))
+            for label, attr in (
+                ("F1", "f1"),
+                ("precision", "precision"),
+                ("recall", "recall"),
+                ("accuracy", "accuracy"),
+            ):
+                row("", label, (f"{getattr(run.shingle, attr):.3f}" for run in runs))
+        else:
+            row(subset.name, f"pages ({first.pages})", ("" for _ in runs))
+            for check in first.checks:
+                row("", check, (f"{run.checks[check][0]}/{run.checks[check][1]}" for run in runs))
+            row("", "all checks", (f"{run.pages - len(run.failures)}/{run.pages}" for run in runs))
+        row("", "pages/s per core", (f"{_speed(run):.1f}" for run in runs))
+    if report.subsets:
+        speeds = {
+            name: total_pages[name] / total_seconds[name] if total_seconds[name] else 0.0
+            for name in names
+        }
+        row("all", "pages/s per core", (f"{speeds[name]:.1f}" for name in names))
+        if len(names) > 1 and speeds[names[1]]:
+            row("", f"speed vs {names[1]}", [f"{speeds[names[0]] / speeds[names[1]]:.2f}x"])
+
+    lines = [*rows]
+    for subset in report.subsets:
+        ours = subset.runs.get(names[0])
+        if ours and ours.failures:
+            lines.append("")
+            lines.append(f"{subset.name}: {names[0]} failures")
+            lines.extend(f"  {page}: {'; '.join(failed)}" for page, failed in ours.failures.items())
+        if subset.regressions:
+            lines.append("")
+            lines.append(f"{subset.name}: pages whose recall is more than {RECALL_SLACK} below")
+            lines.extend(f"  {item}" for item in subset.regressions)
+    if report.skipped:
+        lines.append("")
+        lines.extend(report.skipped)
+    return "\n".join(lines)

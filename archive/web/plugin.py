@@ -1,0 +1,397 @@
+"""Datasette plugin for the archive: statement pages, CJK-capable search, source health.
+
+Everything here runs inside Datasette (0.65) and reads the archive through Datasette's
+read-only connections. Text from the archive is only ever rendered escaped by Jinja, or
+through nh3 where a value is HTML made by archive.search.snippet_html.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sqlite3
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import nh3
+from datasette import Forbidden, NotFound, Response, hookimpl
+from datasette.filters import FilterArguments
+from markupsafe import Markup, escape
+
+from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
+from archive.web import diffview, queries
+
+PLUGIN = "communique"
+STATIC_MOUNT = "communique-static"
+GONE_STATUSES = ("deleted", "blocked", "unavailable", "expired")
+MAX_CAPTURES = 200
+SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def safe_href(url: Any) -> str | None:
+    """url if it is an http(s) URL, else None: archive text never becomes a script link."""
+    if not isinstance(url, str):
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def paragraphs(text: str | None) -> list[str]:
+    return [p.strip() for p in re.split(r"\n", text or "") if p.strip()]
+
+
+def archive_database(datasette: Any) -> str | None:
+    """The name of the archive database (the one served file)."""
+    names = [name for name in datasette.databases if not name.startswith("_")]
+    return names[0] if names else None
+
+
+def statement_path(datasette: Any, database: str, statement_id: str) -> str:
+    return datasette.urls.database(database) + "/statement/" + quote(statement_id, safe="")
+
+
+def _db(datasette: Any, name: str) -> Any:
+    try:
+        return datasette.get_database(name)
+    except KeyError:
+        raise NotFound(f"Database not found: {name}") from None
+
+
+async def _table_names(db: Any) -> set[str]:
+    return set(await db.table_names())
+
+
+async def _rows(db: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    results = await db.execute(sql, params)
+    return [dict(row) for row in results.rows]
+
+
+# --- Hooks -------------------------------------------------------------------------------
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    conn.create_function("communique_match", 1, match_or_nothing, deterministic=True)
+    conn.create_function(
+        "communique_snippet",
+        2,
+        lambda text, q: snippet_html(text, q or ""),
+        deterministic=True,
+    )
+
+
+@hookimpl
+def canned_queries(datasette: Any, database: str) -> Any:
+    async def inner() -> dict[str, Any]:
+        db = datasette.get_database(database)
+        names = await _table_names(db)
+        if "statements" not in names or "sources" not in names:
+            return {}
+        columns = set(await db.table_columns("sources"))
+        found = queries.canned_queries({"health", "health_reason"} <= columns)
+        if SEARCH_TABLE not in names:
+            found.pop("search_statements")
+        return found
+
+    return inner
+
+
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str) -> Any:
+    if table is None and column == "snippet" and isinstance(value, str):
+        # Made by snippet_html: escaped text and <mark>; nh3 keeps exactly that.
+        return Markup(nh3.clean(value, tags={"mark"}, attributes={}))
+    if column == "title" and isinstance(value, str):
+        keys = row.keys()
+        if table == "statements" or (table is None and "id" in keys):
+            statement_id = row["id"]
+            if isinstance(statement_id, str):
+                href = "/" + quote(database) + "/statement/" + quote(statement_id, safe="")
+                return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if column == "health" and table is None and isinstance(value, str):
+        css = "ok" if value == "ok" else "bad"
+        return Markup(f'<span class="health health-{css}">{escape(value)}</span>')
+    return None
+
+
+@hookimpl
+def filters_from_request(request: Any, table: str, datasette: Any, database: str) -> Any:
+    query = request.args.get(SEARCH_PARAM)
+    if table != "statements" or not query:
+        return None
+    return FilterArguments(
+        [
+            f"id in (select statement_id from {SEARCH_TABLE} "
+            f"where {SEARCH_TABLE} match :communique_q)"
+        ],
+        {"communique_q": match_or_nothing(query)},
+        [f'contain "{query}"'],
+    )
+
+
+@hookimpl
+def extra_css_urls() -> list[str]:
+    return [f"/{STATIC_MOUNT}/communique.css"]
+
+
+@hookimpl
+def menu_links(datasette: Any) -> list[dict[str, str]]:
+    database = archive_database(datasette)
+    if database is None:
+        return []
+    base = datasette.urls.database(database)
+    return [
+        {"href": base + "/search", "label": "Search statements"},
+        {"href": base + "/statements", "label": "Browse statements"},
+        {"href": base + "/sources_health", "label": "Sources and their health"},
+    ]
+
+
+@hookimpl
+def extra_template_vars(view_name: str, datasette: Any) -> Any:
+    async def inner() -> dict[str, Any]:
+        database = archive_database(datasette)
+        found: dict[str, Any] = {"archive_database": database}
+        if view_name != "index" or database is None:
+            return found
+        db = datasette.get_database(database)
+        names = await _table_names(db)
+        counts = {}
+        for table in ("statements", "sources", "versions", "captures"):
+            if table in names:
+                counts[table] = (await db.execute(f"select count(*) from {table}")).first()[0]
+        found["archive_counts"] = counts
+        if "statements" in names:
+            found["archive_span"] = dict(
+                (
+                    await db.execute(
+                        "select min(published) as first, max(published) as last, "
+                        "max(last_seen) as checked from statements"
+                    )
+                ).first()
+            )
+            found["archive_gone"] = (
+                await db.execute(
+                    "select count(*) from statements where status in ('deleted', 'blocked')"
+                )
+            ).first()[0]
+        return found
+
+    return inner
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [
+        (r"^/(?P<database>[^/.]+)/statement/(?P<id>[^/]+)$", statement_page),
+        (r"^/(?P<database>[^/.]+)/capture/(?P<id>[0-9]+)/body$", capture_body),
+        (r"^/(?P<database>[^/.]+)/search$", search_page),
+    ]
+
+
+# --- Pages -------------------------------------------------------------------------------
+
+
+async def statement_page(datasette: Any, request: Any) -> Response:
+    database = request.url_vars["database"]
+    statement_id = request.url_vars["id"]
+    db = _db(datasette, database)
+    names = await _table_names(db)
+    found = await _rows(
+        db,
+        "select s.*, src.name as source_name from statements s "
+        "left join sources src on src.id = s.source_id where s.id = :id",
+        {"id": statement_id},
+    )
+    if not found:
+        raise NotFound(f"No statement with id {statement_id}")
+    statement = found[0]
+    params = {"id": statement_id}
+
+    urls = []
+    if "statement_urls" in names:
+        urls = await _rows(
+            db,
+            "select url, first_seen, last_seen from statement_urls "
+            "where statement_id = :id order by first_seen, url",
+            params,
+        )
+    versions = []
+    if "versions" in names:
+        versions = await _rows(
+            db, "select * from versions where statement_id = :id order by version", params
+        )
+    for previous, version in zip([None, *versions], versions, strict=False):
+        version["paragraphs"] = paragraphs(version.get("text"))
+        if previous is None:
+            version["segments"], version["from_ops"] = None, None
+            continue
+        version["segments"], version["from_ops"] = diffview.version_diff(
+            (previous.get("title"), previous.get("text")),
+            (version.get("title"), version.get("text")),
+            version.get("diff"),
+        )
+    captures = []
+    if "captures" in names:
+        captures = await _rows(
+            db,
+            "select id, fetched_at, url, http_status, content_type, status, outcome, "
+            "body_sha256, body_size from captures where statement_id = :id "
+            f"order by fetched_at desc, id desc limit {MAX_CAPTURES}",
+            params,
+        )
+    changes = []
+    if "status_changes" in names:
+        changes = await _rows(
+            db,
+            "select status, reason, at from status_changes where statement_id = :id "
+            "order by at, id",
+            params,
+        )
+    related = []
+    if "related" in names:
+        related = await _rows(
+            db,
+            "select s.id, s.title, s.source_id, s.published, s.status, r.relation, "
+            "r.similarity from related r join statements s on s.id = r.related_id "
+            "where r.statement_id = :id "
+            "union "
+            "select s.id, s.title, s.source_id, s.published, s.status, r.relation, "
+            "r.similarity from related r join statements s on s.id = r.statement_id "
+            "where r.related_id = :id "
+            "order by similarity desc",
+            params,
+        )
+    for row in [statement, *urls, *captures]:
+        row["href"] = safe_href(row.get("url"))
+    base = datasette.urls.database(database)
+    context = {
+        "metadata": datasette.metadata(),
+        "database": database,
+        "statement": statement,
+        "gone": statement.get("status") in GONE_STATUSES,
+        "paragraphs": paragraphs(statement.get("text")),
+        "found_urls": urls,
+        "versions": versions,
+        "edits": [v for v in versions if v["segments"] is not None],
+        "captures": captures,
+        "max_captures": MAX_CAPTURES,
+        "status_changes": changes,
+        "related": related,
+        "base": base,
+        "statement_path": lambda sid: statement_path(datasette, database, sid),
+        "csv_url": base + "/statements.csv?" + urlencode({"id": statement_id, "_size": "max"}),
+        "versions_csv_url": base
+        + "/versions.csv?"
+        + urlencode({"statement_id": statement_id, "_size": "max"}),
+    }
+    return Response.html(
+        await datasette.render_template(
+            "communique_statement.html", context, request=request, view_name="statement"
+        ),
+        headers=_page_headers(),
+    )
+
+
+async def search_page(datasette: Any, request: Any) -> Response:
+    database = request.url_vars["database"]
+    db = _db(datasette, database)
+    query = (request.args.get("q") or "").strip()
+    names = await _table_names(db)
+    results: list[dict[str, Any]] = []
+    error = None
+    if query and SEARCH_TABLE not in names:
+        error = (
+            "This archive has no search index yet; it is built when the archive is next "
+            "opened for writing (e.g. by communique serve or communique crawl)."
+        )
+    elif query:
+        results = await _rows(db, SEARCH_SQL, {"q": query})
+        for row in results:
+            row["snippet"] = Markup(nh3.clean(row["snippet"] or "", tags={"mark"}, attributes={}))
+    base = datasette.urls.database(database)
+    context = {
+        "metadata": datasette.metadata(),
+        "database": database,
+        "query": query,
+        "results": results,
+        "error": error,
+        "base": base,
+        "statement_path": lambda sid: statement_path(datasette, database, sid),
+        "json_url": base + "/search_statements.json?" + urlencode({"q": query, "_shape": "array"}),
+        "csv_url": base + "/search_statements.csv?" + urlencode({"q": query}),
+        "facets_url": base + "/statements?" + urlencode({SEARCH_PARAM: query}),
+    }
+    return Response.html(
+        await datasette.render_template(
+            "communique_search.html", context, request=request, view_name="search"
+        ),
+        headers=_page_headers(),
+    )
+
+
+async def capture_body(datasette: Any, request: Any) -> Response:
+    """The raw body of one capture, as a download: never rendered in the archive's origin."""
+    database = request.url_vars["database"]
+    db = _db(datasette, database)
+    if not await datasette.permission_allowed(
+        request.actor, "view-table", (database, "bodies"), default=True
+    ):
+        raise Forbidden("You may not download raw bodies")
+    capture_id = int(request.url_vars["id"])
+    found = await _rows(
+        db,
+        "select c.id, c.content_type, b.body_gz from captures c "
+        "join bodies b on b.sha256 = c.body_sha256 where c.id = :id",
+        {"id": capture_id},
+    )
+    if not found or found[0]["body_gz"] is None:
+        raise NotFound("No stored body for this capture")
+    stored = found[0]["body_gz"]
+    if request.args.get("gz"):
+        body, name, media = stored, f"capture-{capture_id}.gz", "application/gzip"
+    else:
+        body = gzip.decompress(stored)
+        name, media = f"capture-{capture_id}{_extension(found[0]['content_type'])}", None
+    return Response(
+        body,
+        content_type=media or "application/octet-stream",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "sandbox; default-src 'none'",
+        },
+    )
+
+
+def _extension(content_type: str | None) -> str:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return {
+        "text/html": ".html",
+        "application/xhtml+xml": ".html",
+        "application/pdf": ".pdf",
+        "application/json": ".json",
+        "text/plain": ".txt",
+        "application/xml": ".xml",
+        "text/xml": ".xml",
+        "application/rss+xml": ".xml",
+        "application/atom+xml": ".xml",
+    }.get(media, ".bin")
+
+
+def _page_headers() -> dict[str, str]:
+    # Escaping is what keeps archived text inert; this only narrows what a page may load
+    # (Datasette's own menu script is inline, so inline scripts stay allowed).
+    return {
+        "content-security-policy": (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; img-src 'self' data:"
+        ),
+        "x-content-type-options": "nosniff",
+    }

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test demo eval bench lint format clean
+.PHONY: install test browser demo eval bench lint format clean
 
 install: $(STAMP)
 
@@ -14,8 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest
+
+# Headless Chromium for the browser tests (tests/test_web.py), from Debian's packages when
+# it is missing and apt can be used (as root); otherwise those tests are skipped and say so.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "browser: could not install chromium; browser tests will be skipped"; \
+	else echo "browser: chromium not installed and apt-get unusable here; browser tests will be skipped"; fi
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.sites.demo

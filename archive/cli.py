@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +93,30 @@ def main() -> None:
     help="Crawl only this source (repeatable).",
 )
 @click.option(
+    "--due",
+    is_flag=True,
+    help="Only sources whose schedule says a crawl is due, and statements due for a recheck. "
+    "Safe to run from cron every minute.",
+)
+@click.option(
     "--refetch",
     is_flag=True,
     help="Fetch known statements found on entry pages even when no recheck is due.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also log to this file, rotated at 5 MB (for unattended runs).",
+)
+@click.option(
+    "--notify-command",
+    metavar="CMD",
+    help="Run CMD (through the shell) with each unhealthy source's problem as JSON on stdin.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Live progress table (default: when stderr is a terminal).",
 )
 @click.option(
     "--log-level",
@@ -102,20 +125,34 @@ def main() -> None:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
 def crawl(
-    config_path: str, db_path: Path, source_ids: tuple[str, ...], refetch: bool, log_level: str
+    config_path: str,
+    db_path: Path,
+    source_ids: tuple[str, ...],
+    due: bool,
+    refetch: bool,
+    log_file: Path | None,
+    notify_command: str | None,
+    progress: bool | None,
+    log_level: str,
 ) -> None:
     """Crawl the configured sources into the archive and print a summary per source.
 
-    Known statements are fetched again only when their recheck is due (often while
-    new, rarely when old: see `archive.recheck` in the config), with conditional
-    requests. Exits 0 when the crawl ran, even if some pages failed (each failure is recorded in
-    the crawl_errors table with its URL and reason); 2 on a bad config or database.
+    Known statements are fetched again only when their recheck is due (often while new,
+    rarely when old: `archive.recheck` in the config), with conditional requests; entry
+    pages unchanged since the last complete crawl are not followed again. One crawl at a
+    time per archive: a second one exits at once with status 75. A crawl that is killed
+    resumes where it stopped on the next run.
+
+    Exits 0 when the crawl ran, even if some pages failed (each failure is recorded in
+    the crawl_errors table with its URL and reason); 2 on a bad config or database; 75
+    when another crawl holds the archive.
 
     \b
-    Example:
+    Examples:
         communique crawl --source mfa-en --source mfa-zh
+        communique crawl --due --log-file data/logs/crawl.log   # from cron or systemd
     """
-    from crawler.run import run_crawl
+    from archive.lock import ArchiveBusy, archive_lock
     from crawler.sources import ConfigError
 
     config = _load(config_path)
@@ -124,26 +161,162 @@ def crawl(
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
     _check_db(db_path)
-    summaries = run_crawl(config, sources, db_path, log_level, refetch=refetch)
-    header = (
-        f"{'source':<24} {'pages':>6} {'new':>5} {'changed':>8} {'unchanged':>10} {'errors':>7}"
+    try:
+        with archive_lock(db_path):
+            _crawl_locked(
+                config,
+                sources,
+                db_path,
+                due,
+                refetch,
+                log_file,
+                notify_command,
+                progress,
+                log_level,
+            )
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_BUSY)
+
+
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+
+
+def _crawl_locked(
+    config: Any,
+    sources: list[Any],
+    db_path: Path,
+    due: bool,
+    refetch: bool,
+    log_file: Path | None,
+    notify_command: str | None,
+    progress: bool | None,
+    log_level: str,
+) -> None:
+    from archive.store import Archive
+    from crawler import due as scheduling
+    from crawler.run import run_crawl
+
+    recheck_only: list[str] = []
+    if due:
+        archive = Archive(db_path)
+        try:
+            plan = scheduling.plan(sources, archive.last_crawls(), archive.rechecks_due())
+        finally:
+            archive.close()
+        now = datetime.now(UTC)
+        recheck_only = [p.source.id for p in plan if not p.due(now) and p.rechecks_due]
+        sources = [p.source for p in plan if p.due(now) or p.rechecks_due]
+        if not sources:
+            click.echo("Nothing is due.")
+            return
+    interactive = sys.stderr.isatty() if progress is None else progress
+    summaries = run_crawl(
+        config,
+        sources,
+        db_path,
+        log_level,
+        refetch=refetch,
+        recheck_only=recheck_only,
+        log_file=log_file,
+        progress=interactive,
     )
-    click.echo(header)
+    width = max([len("source"), *(len(s.source_id) for s in summaries)])
+    columns = ("pages", "new", "changed", "unchanged", "errors")
+    click.echo(f"{'source':<{width}} " + " ".join(f"{c:>{max(len(c), 5)}}" for c in columns))
     for s in summaries:
         click.echo(
-            f"{s.source_id:<24} {s.pages_fetched:>6} {s.statements_new:>5} "
-            f"{s.statements_changed:>8} {s.statements_unchanged:>10} {s.errors:>7}"
+            f"{s.source_id:<{width}} {s.pages_fetched:>5} {s.statements_new:>5} "
+            f"{s.statements_changed:>7} {s.statements_unchanged:>9} {s.errors:>6}"
         )
     total_errors = sum(s.errors for s in summaries)
     click.echo(
         f"{len(summaries)} source(s) crawled into {db_path}"
         + (f"; {total_errors} error(s): see the crawl_errors table" if total_errors else "")
     )
+    _report_health(db_path, [s.source_id for s in summaries], notify_command)
+
+
+def _report_health(db_path: Path, source_ids: list[str], notify_command: str | None) -> None:
+    """Print unhealthy sources, and hand each to the user's notify command as JSON."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(db_path)
+    try:
+        rows = [
+            row
+            for row in db.table("sources").rows_where("health = 'unhealthy'")
+            if row["id"] in source_ids
+        ]
+    finally:
+        db.close()
+    for row in rows:
+        click.echo(f"unhealthy: {row['id']}: {row['health_reason']}", err=True)
+        if notify_command:
+            problem = {
+                "source_id": row["id"],
+                "source": row["name"],
+                "problem": row["health_reason"],
+                "checked": row["health_checked"],
+                "archive": str(db_path),
+            }
+            result = subprocess.run(
+                notify_command,
+                shell=True,
+                input=json.dumps(problem, ensure_ascii=False),
+                text=True,
+                check=False,
+            )
+            if result.returncode:
+                click.echo(f"notify command exited {result.returncode} for {row['id']}", err=True)
 
 
 @main.group()
 def sources() -> None:
     """Inspect the configured sources."""
+
+
+@sources.command("status")
+@config_option
+@db_option
+def sources_status(config_path: str, db_path: Path) -> None:
+    """Each source's health, last crawl and when it is next due.
+
+    Exits 1 if any source is unhealthy, so scripts can alert on it.
+
+    \b
+    Example:
+        communique sources status
+    """
+    from archive.store import Archive
+    from crawler import due as scheduling
+
+    config = _load(config_path)
+    _readable_archive(db_path, _check_archive())
+    archive = Archive(db_path)
+    try:
+        plan = scheduling.plan(config.sources, archive.last_crawls(), archive.rechecks_due())
+        health = {row["id"]: row for row in archive.db.table("sources").rows}
+        last = archive.last_crawls()
+    finally:
+        archive.close()
+    width = max(len(s.id) for s in config.sources)
+    click.echo(f"{'source':<{width}}  {'health':<9} {'last crawl':<20} {'next due':<20} rechecks")
+    unhealthy = False
+    for item in plan:
+        row = health.get(item.source.id, {})
+        state = row.get("health") or "unknown"
+        unhealthy = unhealthy or state == "unhealthy"
+        last_crawl = last.get(item.source.id)
+        click.echo(
+            f"{item.source.id:<{width}}  {state:<9} "
+            f"{last_crawl.strftime('%Y-%m-%d %H:%M') if last_crawl else 'never':<20} "
+            f"{item.next_due.strftime('%Y-%m-%d %H:%M'):<20} {item.rechecks_due}"
+        )
+        if row.get("health_reason"):
+            click.echo(f"{'':<{width}}  ↳ {row['health_reason']}")
+    if unhealthy:
+        sys.exit(1)
 
 
 @sources.command("check")
@@ -234,21 +407,33 @@ def extract(
 
 @main.command()
 @db_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; 0.0.0.0 to be reachable from other machines.",
+)
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(db_path: Path, host: str, port: int) -> None:
-    """Serve the archive with Datasette: search, facets, CSV downloads.
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Safe to publish: read-only, no arbitrary SQL, shorter query time limit.",
+)
+def serve(db_path: Path, host: str, port: int, public: bool) -> None:
+    """Serve the archive with Datasette: statement pages, search, facets, CSV downloads.
 
     \b
-    Example:
+    Examples:
         communique serve --db data/archive.db --port 8001
+        communique serve --db data/archive.db --public --host 0.0.0.0
     """
     from archive.serve import check_archive
     from archive.serve import serve as run_datasette
 
     _readable_archive(db_path, check_archive)
-    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)")
-    sys.exit(run_datasette(db_path, host, port))
+    mode = " read-only, for the public," if public else ""
+    click.echo(f"Serving {db_path}{mode} at http://{host}:{port}/ (Ctrl-C to stop)")
+    sys.exit(run_datasette(db_path, host, port, public=public))
 
 
 @main.command()
@@ -260,19 +445,131 @@ def serve(db_path: Path, host: str, port: int) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the snapshot.",
 )
-def export(db_path: Path, out_dir: Path) -> None:
-    """Write a dated CSV snapshot of the statements (statements-YYYY-MM-DD.csv).
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only what is new or changed on or after this date (YYYY-MM-DD, UTC).",
+)
+def export(db_path: Path, out_dir: Path, since: Any) -> None:
+    """Write a dated snapshot: statements, versions and statement URLs as CSV, and a manifest.
+
+    Files: statements-, versions-, statement_urls-YYYY-MM-DD.csv (UTF-8 with BOM) and
+    manifest.json (rows, bytes and SHA-256 of each file). With --since, an incremental
+    snapshot: statements first seen or changed since DATE, versions and URLs first seen
+    since DATE.
 
     \b
-    Example:
-        communique export --db data/archive.db --out snapshots/
+    Examples:
+        communique export --db data/archive.db --out snapshots/2024-06-01/
+        communique export --db data/archive.db --out snapshots/week-23/ --since 2024-06-01
     """
-    from archive.export import export_statements
+    from archive.export import export_snapshot
     from archive.serve import check_archive
 
     _readable_archive(db_path, check_archive)
-    result = export_statements(db_path, out_dir)
-    click.echo(f"{result.path}: {result.row_count} statement(s)")
+    result = export_snapshot(db_path, out_dir, since=since.date() if since else None)
+    for file in result.files:
+        click.echo(f"{file.path}: {file.rows} row(s)")
+    click.echo(f"{result.manifest}: manifest")
+
+
+@main.group()
+def schedule() -> None:
+    """Run `crawl --due` unattended, from cron or systemd timers."""
+
+
+@schedule.command("install")
+@config_option
+@db_option
+@click.option("--cron", "kind", flag_value="cron", help="Add a line to your crontab.")
+@click.option(
+    "--systemd", "kind", flag_value="systemd", default=True, help="User units (the default)."
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rotating log of the crawls (default: logs/crawl.log beside the archive).",
+)
+@click.option(
+    "--unit-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the systemd units here and do not enable them (e.g. for system units).",
+)
+@click.option("--print", "print_only", is_flag=True, help="Print what would be installed.")
+def schedule_install(
+    config_path: str,
+    db_path: Path,
+    kind: str,
+    log_file: Path | None,
+    unit_dir: Path | None,
+    print_only: bool,
+) -> None:
+    """Install a job running `communique crawl --due` every minute.
+
+    Every minute is cheap: the crawl exits at once when no source and no recheck is
+    due, and a crawl still running makes the next one exit without waiting. Each
+    source's own schedule is its `every:` in the config (30m, 6h, 1d or a cron
+    expression; default 6h).
+
+    \b
+    Examples:
+        communique schedule install --systemd
+        communique schedule install --cron --print
+    """
+    from crawler.schedule import (
+        ScheduleError,
+        cron_line,
+        install_cron,
+        install_systemd,
+        make_job,
+        systemd_units,
+    )
+
+    _load(config_path)
+    job = make_job(Path(config_path), db_path, log_file)
+    if print_only:
+        if kind == "cron":
+            click.echo(cron_line(job))
+        else:
+            for name, text in systemd_units(job).items():
+                click.echo(f"# {name}\n{text}")
+        return
+    try:
+        if kind == "cron":
+            click.echo(f"crontab: {install_cron(job)}")
+        else:
+            for path in install_systemd(job, unit_dir):
+                click.echo(f"wrote {path}")
+    except ScheduleError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@schedule.command("show")
+@config_option
+@db_option
+def schedule_show(config_path: str, db_path: Path) -> None:
+    """What is installed, and when each source is next due.
+
+    \b
+    Example:
+        communique schedule show
+    """
+    from crawler.schedule import ScheduleError, installed_cron_lines, installed_units
+
+    try:
+        lines = installed_cron_lines()
+    except ScheduleError:
+        lines = []
+    units = installed_units()
+    for line in lines:
+        click.echo(f"crontab: {line}")
+    for unit in units:
+        click.echo(f"systemd: {unit}")
+    if not lines and not units:
+        click.echo("No unattended crawl is installed (see `communique schedule install`).")
+    if db_path.exists():
+        click.echo("")
+        click.get_current_context().invoke(sources_status, config_path=config_path, db_path=db_path)
 
 
 @main.command()
@@ -354,12 +651,13 @@ def warc_import(config_path: str, db_path: Path, warc_path: Path, source_id: str
     from archive.warc import import_warc
     from crawler.sources import ConfigError
 
+    config = _load(config_path)
     try:
-        [source] = _load(config_path).select([source_id])
+        [source] = config.select([source_id])
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
     _check_db(db_path)
-    summary = import_warc(db_path, warc_path, source)
+    summary = import_warc(db_path, warc_path, source, config.archive.history)
     click.echo(
         f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "

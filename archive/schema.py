@@ -12,7 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+from archive import search
+
+SCHEMA_VERSION = 3
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -50,6 +52,9 @@ TABLES: dict[str, Table] = {
             "allowed_domains": str,  # JSON list
             "added": str,
             "last_crawl_id": int,
+            "health": str,  # ok | unhealthy, judged after each crawl
+            "health_reason": str,
+            "health_checked": str,
         },
     ),
     STATEMENTS: Table(
@@ -156,6 +161,7 @@ TABLES: dict[str, Table] = {
             "statements_unchanged": int,
             "errors": int,
             "finish_reason": str,
+            "links_found": int,  # statement links on entry pages, followed or not
         },
         foreign_keys=[("source_id", SOURCES, "id")],
         indexes=[["source_id", "started"]],
@@ -250,6 +256,7 @@ def open_archive(path: str) -> sqlite_utils.Database:
             with db.atomic():
                 _ensure_tables(db)
                 _enable_search(db)
+                search.ensure_search_index(db)
                 db.execute(f"pragma user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as error:
         conn.close()

@@ -92,7 +92,6 @@ def database_metadata(
     if public:
         metadata["allow_sql"] = False
         entry["allow_sql"] = False
-        metadata.setdefault("plugins", {})["communique"] = {"public": True}
     return metadata
 
 

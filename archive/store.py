@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import clean, diff, reprints, schema
+from archive import clean, diff, reprints, schema, search
 from archive.clean import STATUS_OK, Cleaned
 from archive.identity import canonical_url, statement_id, text_fingerprint
 from archive.recheck import RecheckSchedule, next_check
@@ -81,11 +81,21 @@ class HistorySettings:
 
 @dataclass(frozen=True)
 class Recheck:
-    """A known statement URL due for a fresh fetch, with what makes the request conditional."""
+    """A known URL to fetch again, with what makes the request conditional."""
 
     url: str
     etag: str | None
     last_modified: str | None
+    body_sha256: str | None = None
+
+
+@dataclass
+class CrawlPlan:
+    """What an incremental crawl of one source needs to know from the archive."""
+
+    rechecks: list[Recheck] = field(default_factory=list)  # known statements now due
+    fresh: set[str] = field(default_factory=set)  # known statements not due yet
+    entry_pages: dict[str, Recheck] = field(default_factory=dict)  # last good entry pages
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -154,7 +164,9 @@ class Archive:
             self.db.table(schema.SOURCES).update(source_id, {"last_crawl_id": crawl_id})
         return crawl_id
 
-    def finish_crawl(self, crawl_id: int, finish_reason: str) -> CrawlSummary:
+    def finish_crawl(
+        self, crawl_id: int, finish_reason: str, links_found: int | None = None
+    ) -> CrawlSummary:
         """Close a crawl row with counts derived from what was recorded under it."""
         counts = dict(
             self.db.execute(
@@ -176,6 +188,7 @@ class Archive:
                     "errors": self.db.table(schema.CRAWL_ERRORS).count_where(
                         "crawl_id = ?", [crawl_id]
                     ),
+                    "links_found": links_found,
                 },
             )
         return self.crawl_summary(crawl_id)
@@ -207,11 +220,11 @@ class Archive:
 
     # -- what to fetch ------------------------------------------------------------------
 
-    def crawl_plan(self, source_id: str, now: str | None = None) -> tuple[list[Recheck], set[str]]:
-        """Known statement URLs of a source: (due for a recheck, fresh: not to be refetched)."""
+    def crawl_plan(self, source_id: str, now: str | None = None) -> CrawlPlan:
+        """Known URLs of a source: statements due for a recheck or not, and entry pages as
+        last seen in a crawl that finished (an interrupted one may not have followed them)."""
         now = now or utc_now()
-        due: list[Recheck] = []
-        fresh: set[str] = set()
+        plan = CrawlPlan()
         rows = self.db.execute(
             "select u.url, s.next_check, "
             "(select c.headers from captures c where c.canonical_url = u.url "
@@ -223,12 +236,40 @@ class Archive:
         for url, due_at, headers_json in rows:
             if due_at is None or due_at <= now:
                 headers = json.loads(headers_json) if headers_json else {}
-                due.append(
+                plan.rechecks.append(
                     Recheck(url, _header(headers, "etag"), _header(headers, "last-modified"))
                 )
             else:
-                fresh.add(url)
-        return due, fresh
+                plan.fresh.add(url)
+        entries = self.db.execute(
+            "select c.canonical_url, c.headers, c.body_sha256 from captures c "
+            "join crawls k on k.id = c.crawl_id "
+            "where c.source_id = ? and c.outcome = 'index' and c.http_status = 200 "
+            "and k.status = 'finished' order by c.id",
+            [source_id],
+        ).fetchall()
+        for url, headers_json, digest in entries:  # later rows win
+            headers = json.loads(headers_json) if headers_json else {}
+            plan.entry_pages[url] = Recheck(
+                url, _header(headers, "etag"), _header(headers, "last-modified"), digest
+            )
+        return plan
+
+    def last_crawls(self) -> dict[str, datetime]:
+        """When each source last finished a crawl."""
+        rows = self.db.execute(
+            "select source_id, max(finished) from crawls where status = 'finished' "
+            "group by source_id"
+        ).fetchall()
+        return {source: datetime.fromisoformat(at) for source, at in rows if at}
+
+    def rechecks_due(self, now: str | None = None) -> dict[str, int]:
+        """How many statements of each source are due for a recheck."""
+        rows = self.db.execute(
+            "select source_id, count(*) from statements where next_check <= ? group by source_id",
+            [now or utc_now()],
+        ).fetchall()
+        return dict(rows)
 
     # -- pages --------------------------------------------------------------------------
 
@@ -419,6 +460,7 @@ class Archive:
             found["id"], {**self._current(cleaned, fingerprint, now), "version_count": version}
         )
         found["version_count"] = version
+        search.update_search_index(self.db, found["id"])
 
     def _seen_again(
         self, found: dict[str, Any], now: str, canonical: str, *, counted: bool = True

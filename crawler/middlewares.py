@@ -1,4 +1,5 @@
-"""Retries that back off: exponential delays, and a server's Retry-After honoured."""
+"""Downloader middlewares: retries that back off (exponential delays, a server's Retry-After
+honoured), and redirects that are recorded when they go nowhere."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from scrapy import Request
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
@@ -64,3 +67,38 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             await asyncio.sleep(self.delay(result))
         return result
+
+
+class RecordedRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, except that the ones Scrapy would drop silently become errors.
+
+    Scrapy filters a redirect off the allowed domains (OffsiteMiddleware) and a redirect
+    back to a URL already fetched (the duplicate filter) without calling the request's
+    errback, so the page the source listed would vanish from the record. Here both raise
+    IgnoreRequest, which reaches the spider's errback and so `crawl_errors`; the off-site
+    URL is never requested.
+    """
+
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request) and result is not request:
+            chain = [*request.meta.get("redirect_urls", []), request.url, result.url]
+            route = " → ".join(chain)
+            if result.url in chain[:-1]:
+                raise IgnoreRequest(f"redirect loop: {route}")
+            domains = getattr(self.crawler.spider, "allowed_domains", None) or []
+            if (
+                domains
+                and not result.meta.get("allow_offsite")
+                and not _in_domains(result.url, domains)
+            ):
+                raise IgnoreRequest(f"redirected outside the allowed domains: {route}")
+        return result
+
+
+def _in_domains(url: str, domains: list[str]) -> bool:
+    from crawler.spiders.base import in_domains  # the rule links are followed by
+
+    return in_domains(url, domains)

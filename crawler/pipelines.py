@@ -9,8 +9,10 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, Self
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
+from archive import health
 from archive.clean import Cleaned, clean_page
 from archive.store import ERROR, GONE, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
@@ -40,7 +42,11 @@ class ArchivePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        # spider_closed, not close_spider: only the signal carries the finish reason
+        # (finished, shutdown, closespider_…) that tells a complete crawl from a cut one.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self) -> None:
         spider: Any = self.crawler.spider
@@ -51,11 +57,14 @@ class ArchivePipeline:
         self.crawl_id = self.archive.start_crawl(source.id)
         self.crawler.stats.set_value("communique/crawl_id", self.crawl_id)
 
-    def close_spider(self) -> None:
+    def spider_closed(self, spider: Any, reason: str) -> None:
         if self.archive is None:
             return
-        reason = self.crawler.stats.get_value("finish_reason") or "finished"
-        self.archive.finish_crawl(self.crawl_id, str(reason))
+        links = self.crawler.stats.get_value("communique/links_found", 0)
+        self.archive.finish_crawl(self.crawl_id, reason, links)
+        problem = health.judge(self.archive.db, self.crawl_id)
+        if problem:
+            logger.warning("%s: unhealthy: %s", problem.source_id, problem.reason)
         self.archive.close()
 
     async def clean(self, fetched: Fetched) -> Cleaned:

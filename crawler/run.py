@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
+from rich.console import Console
+from rich.live import Live
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.store import Archive, CrawlSummary
+from crawler.progress import ProgressTable
 from crawler.sources import Config, Source
 from crawler.spiders import spider_for
 
 
 def crawl_settings(
-    config_path: str, db_path: Path, log_level: str = "INFO", refetch: bool = False
+    config_path: str,
+    db_path: Path,
+    log_level: str = "INFO",
+    refetch: bool = False,
+    recheck_only: list[str] | None = None,
 ) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -22,6 +32,7 @@ def crawl_settings(
     settings.set("COMMUNIQUE_DB", str(db_path), priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     settings.set("COMMUNIQUE_REFETCH", refetch, priority="cmdline")
+    settings.set("COMMUNIQUE_RECHECK_ONLY", recheck_only or [], priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # ours: see below
     return settings
 
@@ -40,18 +51,42 @@ class _OperatorFilter(logging.Filter):
         )
 
 
-def configure_logging(level: str) -> None:
-    """One line per page with source and URL; Scrapy's own INFO chatter only at DEBUG.
+def configure_logging(level: str, log_file: Path | None = None, console: Any = None) -> None:
+    """Lines with source and URL; Scrapy's own INFO chatter only at DEBUG.
 
     Scrapy's INFO output (settings, middlewares, stats dumps per source) buries what an
     operator needs. A handler filter, because Scrapy resets logger levels per crawler.
+    With a rich console (live progress), lines print above the table; with a log file,
+    they also go to a rotating file for unattended runs.
     """
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    handler.addFilter(_OperatorFilter(logging.getLevelNamesMapping()[level]))
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    handlers: list[logging.Handler] = []
+    if console is not None:
+        from rich.logging import RichHandler
+
+        handlers.append(RichHandler(console=console, show_path=False, markup=False))
+    else:
+        stream = logging.StreamHandler()
+        stream.setFormatter(formatter)
+        handlers.append(stream)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = RotatingFileHandler(
+            log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+        )
+        rotating.setFormatter(formatter)
+        handlers.append(rotating)
+    chosen = logging.getLevelNamesMapping()[level]
+    for handler in handlers:
+        handler.addFilter(_OperatorFilter(chosen))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if level == "DEBUG" else logging.INFO)
+    root.handlers[:] = handlers
+    root.setLevel(logging.DEBUG)
+
+
+def job_dir(db_path: Path, source_id: str) -> Path:
+    """Where Scrapy keeps a source's pending requests, so a killed crawl resumes there."""
+    return db_path.parent / "jobs" / db_path.stem / source_id
 
 
 def run_crawl(
@@ -61,19 +96,34 @@ def run_crawl(
     log_level: str = "INFO",
     *,
     refetch: bool = False,
+    recheck_only: list[str] | None = None,
+    log_file: Path | None = None,
+    progress: bool = False,
 ) -> list[CrawlSummary]:
     """Crawl the sources side by side into the archive; blocks until all are done.
 
     A Twisted reactor runs once per process, so call this once per process.
     """
-    process = CrawlerProcess(crawl_settings(config.path, db_path, log_level, refetch))
-    configure_logging(log_level)
+    settings = crawl_settings(config.path, db_path, log_level, refetch, recheck_only)
+    process = CrawlerProcess(settings)
+    console = Console(stderr=True) if progress else None
+    configure_logging(log_level, log_file, console)
     crawlers: list[Crawler] = []
     for source in sources:
-        crawler = process.create_crawler(spider_for(source, config))
+        spider = spider_for(source, config, jobdir=job_dir(db_path, source.id))
+        crawler = process.create_crawler(spider)
         crawlers.append(crawler)
         process.crawl(crawler)
-    process.start()
+    if console is not None:
+        with Live(ProgressTable(crawlers), console=console, refresh_per_second=4):
+            process.start()
+    else:
+        process.start()
+    for crawler, source in zip(crawlers, sources, strict=True):
+        if crawler.stats.get_value("finish_reason") == "finished":
+            # A finished crawl's queue is spent; kept, its seen-requests filter would
+            # make the next crawl skip every page.
+            shutil.rmtree(job_dir(db_path, source.id), ignore_errors=True)
     crawl_ids = [crawler.stats.get_value("communique/crawl_id") for crawler in crawlers]
     archive = Archive(db_path)
     try:

@@ -9,6 +9,7 @@ SPIDER_MODULES: list[str] = []
 SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
 COMMUNIQUE_CONFIG = "config/sources.yaml"
 COMMUNIQUE_DB = "data/archive.db"
+COMMUNIQUE_RECHECK_ONLY: list[str] = []  # sources crawled for their due rechecks only
 COMMUNIQUE_REFETCH = False  # True: fetch known statements found on entry pages even if not due
 COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
 
@@ -41,6 +42,8 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RecordedRedirectMiddleware": 600,
 }
 
 # One item per page: Scrapy's default of 100 concurrent items only adds overhead here.

@@ -89,6 +89,7 @@ class Source(BaseModel):
     kind: Literal["feed", "sitemap", "listing", "urls"]
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     timezone: str | None = None  # IANA name for page times given without an offset
+    every: str | None = None  # crawl schedule for `crawl --due`: 30m, 6h, 1d or cron
     start_urls: list[str] = []
     urls: list[str] = []
     allowed_domains: list[str] = []
@@ -105,6 +106,15 @@ class Source(BaseModel):
     @classmethod
     def _urls_are_http(cls, value: list[str]) -> list[str]:
         return [_check_url(url) for url in value]
+
+    @field_validator("every")
+    @classmethod
+    def _schedule_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from crawler.due import check_schedule  # due imports this module
+
+            check_schedule(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -452,3 +452,17 @@ def test_extract_gives_what_the_crawler_stored(crawled: Any, gov_site: SiteServe
     for key in ("title", "text", "published", "language"):
         assert extracted[key] == stored[key], key
     assert stored["published"].endswith("+08:00")  # the source's time zone was applied
+
+
+def test_crawled_statements_are_searchable_in_chinese_by_two_characters(crawled: Any) -> None:
+    from archive.search import SEARCH_TABLE, search_terms
+
+    _, db_path, _, _ = crawled
+    found = rows(
+        db_path,
+        f"select s.source_id from {SEARCH_TABLE} join statements s "
+        f"on s.id = {SEARCH_TABLE}.statement_id where {SEARCH_TABLE} match ?",
+        [search_terms("外交")],
+    )
+    expected = rows(db_path, "select source_id from statements where (title || text) like '%外交%'")
+    assert len(found) == len(expected) > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -10,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from archive.export import COLUMNS, ExportResult, export_statements
+from archive.export import (
+    COLUMNS,
+    URL_COLUMNS,
+    VERSION_COLUMNS,
+    ExportResult,
+    export_snapshot,
+    export_statements,
+)
 from archive.schema import UnusableDatabase, open_archive
 
 DAY = date(2024, 3, 9)
@@ -188,3 +197,138 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(other).execute("create table t (x)").connection.close()
     with pytest.raises(UnusableDatabase, match=r"other\.db"):
         export_statements(other, tmp_path / "out", today=DAY)
+
+
+# --- Snapshots with versions, URLs and a manifest ----------------------------------------
+
+
+@pytest.fixture
+def history_path(archive_path: Path) -> Path:
+    """The archive above, with versions, URLs and a status change spread over time."""
+    db = open_archive(str(archive_path))
+    db.table("versions").insert_all(
+        [
+            {
+                "id": 1,
+                "statement_id": "a",
+                "version": 1,
+                "title": "t",
+                "text": "old",
+                "first_seen": "2024-02-01T00:00:00Z",
+            },
+            {
+                "id": 2,
+                "statement_id": "a",
+                "version": 2,
+                "title": "t",
+                "text": "new",
+                "first_seen": "2024-03-05T08:00:00Z",
+                "diff": '[[0,3],[-1,"old"],[1,"new"]]',
+                "chars_added": 3,
+                "chars_removed": 3,
+            },
+            {
+                "id": 3,
+                "statement_id": "b",
+                "version": 1,
+                "title": "t",
+                "text": CHINESE_TEXT,
+                "first_seen": "2024-03-01T10:00:00Z",
+            },
+        ]
+    )
+    db.table("statement_urls").insert_all(
+        [
+            {
+                "url": "https://x/a",
+                "statement_id": "a",
+                "source_id": "fmprc",
+                "first_seen": "2024-02-01T00:00:00Z",
+            },
+            {
+                "url": "https://x/a2",
+                "statement_id": "a",
+                "source_id": "fmprc",
+                "first_seen": "2024-03-06T00:00:00Z",
+            },
+        ]
+    )
+    db.table("statements").update(
+        "d",
+        {
+            "first_seen": "2022-01-01T00:00:00Z",
+            "status": "deleted",
+            "gone_since": "2024-03-07T00:00:00Z",
+        },
+    )
+    db.table("statements").update("a", {"first_seen": "2024-01-01T00:00:00Z"})
+    db.table("statements").update("b", {"first_seen": "2024-01-01T00:00:00Z"})
+    db.table("statements").update("c", {"first_seen": "2024-03-02T00:00:00Z"})
+    db.conn.close()
+    return archive_path
+
+
+def test_snapshot_writes_three_files_and_a_manifest(history_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "snap"
+    result = export_snapshot(history_path, out, today=DAY)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "manifest.json",
+        "statement_urls-2024-03-09.csv",
+        "statements-2024-03-09.csv",
+        "versions-2024-03-09.csv",
+    ]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["date"] == "2024-03-09"
+    assert manifest["since"] is None
+    assert manifest["archive"] == str(history_path.resolve())
+    listed = {f["name"]: f for f in manifest["files"]}
+    for name, entry in listed.items():
+        data = (out / name).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["rows"] == len(read_snapshot(out / name))
+    assert listed["statements-2024-03-09.csv"]["rows"] == 4
+    assert listed["versions-2024-03-09.csv"]["rows"] == 3
+    assert listed["statement_urls-2024-03-09.csv"]["rows"] == 2
+    versions = read_snapshot(out / "versions-2024-03-09.csv")
+    assert tuple(versions[0]) == VERSION_COLUMNS
+    assert versions[2]["text"] == CHINESE_TEXT
+    assert json.loads(versions[1]["diff"]) == [[0, 3], [-1, "old"], [1, "new"]]
+    assert tuple(read_snapshot(out / "statement_urls-2024-03-09.csv")[0]) == URL_COLUMNS
+    assert [f.rows for f in result.files] == [4, 3, 2]
+
+
+def test_incremental_snapshot_since_a_date(history_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "inc"
+    result = export_snapshot(history_path, out, today=DAY, since=date(2024, 3, 2))
+    assert result.since == "2024-03-02"
+    statements = {r["id"] for r in read_snapshot(out / "statements-2024-03-09.csv")}
+    # c: first seen on the day; a: a new version since; d: deleted since. b: nothing new.
+    assert statements == {"a", "c", "d"}
+    versions = read_snapshot(out / "versions-2024-03-09.csv")
+    assert [(v["statement_id"], v["version"]) for v in versions] == [("a", "2")]
+    urls = read_snapshot(out / "statement_urls-2024-03-09.csv")
+    assert [u["url"] for u in urls] == ["https://x/a2"]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["since"] == "2024-03-02"
+    assert [f["rows"] for f in manifest["files"]] == [3, 1, 1]
+
+
+def test_cli_export_since(history_path: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from archive.cli import main
+
+    out = tmp_path / "cli"
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["export", "--db", str(history_path), "--out", str(out), "--since", "2024-03-02"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "manifest.json" in result.output
+    assert json.loads((out / "manifest.json").read_text("utf-8"))["since"] == "2024-03-02"
+    bad = runner.invoke(
+        main, ["export", "--db", str(history_path), "--out", str(out), "--since", "March"]
+    )
+    assert bad.exit_code == 2

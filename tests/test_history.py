@@ -19,12 +19,18 @@ TEXT = (
 URL = "https://www.example.gov/statements/2024/0802.html"
 
 
-def fetched(url: str = URL, status: int = 200, body: bytes | None = None, source: str = "mfa") -> Fetched:
-    return Fetched(source_id=source, url=url, http_status=status, body=body or f"<p>{url}</p>".encode())
+def fetched(
+    url: str = URL, status: int = 200, body: bytes | None = None, source: str = "mfa"
+) -> Fetched:
+    return Fetched(
+        source_id=source, url=url, http_status=status, body=body or f"<p>{url}</p>".encode()
+    )
 
 
 def cleaned(text: str = TEXT, title: str = "Statement on the decision", **extra: object) -> Cleaned:
-    return Cleaned(status=STATUS_OK, url=URL, title=title, text=text, published="2024-08-02", **extra)  # type: ignore[arg-type]
+    return Cleaned(
+        status=STATUS_OK, url=URL, title=title, text=text, published="2024-08-02", **extra
+    )  # type: ignore[arg-type]
 
 
 def gone_page(status: str, reason: str) -> Cleaned:
@@ -62,7 +68,12 @@ def test_edit_keeps_old_version_with_a_diff_that_rebuilds_the_new_text(archive: 
     ops = json.loads(versions[1]["diff"])
     old = version_document("Statement on the decision", TEXT)
     assert apply_ops(old, ops) == version_document("Statement on the decision", edited)
-    assert [op for op in ops if op[0] != 0] == [[-1, "firmly"], [1, "strongly"], [-1, "opposes"], [1, "deplores"]]
+    assert [op for op in ops if op[0] != 0] == [
+        [-1, "firmly"],
+        [1, "strongly"],
+        [-1, "opposes"],
+        [1, "deplores"],
+    ]
     assert (versions[1]["chars_added"], versions[1]["chars_removed"]) == (16, 13)
     assert statement(archive)["version_count"] == 2
 
@@ -76,14 +87,20 @@ def test_whitespace_or_width_only_change_is_no_version(archive: Archive) -> None
 
 def test_404_twice_marks_deleted_keeping_the_last_text(archive: Archive) -> None:
     crawl(archive, fetched(), cleaned())
-    assert crawl(archive, fetched(status=404, body=b"not found"), gone_page("http_error", "")) == GONE
+    assert (
+        crawl(archive, fetched(status=404, body=b"not found"), gone_page("http_error", "")) == GONE
+    )
     assert statement(archive)["status"] == "live"  # one answer can be a fluke
-    assert crawl(archive, fetched(status=404, body=b"not found"), gone_page("http_error", "")) == GONE
+    assert (
+        crawl(archive, fetched(status=404, body=b"not found"), gone_page("http_error", "")) == GONE
+    )
     row = statement(archive)
     assert (row["status"], row["status_reason"]) == ("deleted", "HTTP 404")
     assert row["gone_since"] and row["text"] == TEXT
     assert archive.db["versions"].count == 1
-    assert [(r["status"], r["reason"]) for r in archive.db["status_changes"].rows] == [("deleted", "HTTP 404")]
+    assert [(r["status"], r["reason"]) for r in archive.db["status_changes"].rows] == [
+        ("deleted", "HTTP 404")
+    ]
 
 
 def test_deleted_by_author_page_is_a_status_not_a_version(archive: Archive) -> None:
@@ -122,7 +139,9 @@ def test_wechat_identity_joins_short_and_long_links(archive: Archive) -> None:
     short = "https://mp.weixin.qq.com/s/AbCdEf"
     long = "https://mp.weixin.qq.com/s?__biz=MzA3&mid=2650&idx=1&sn=ff&chksm=1"
     assert crawl(archive, fetched(short), cleaned(identity=identity)) == NEW
-    assert crawl(archive, fetched(long), cleaned(identity=identity, title="Edited title")) == CHANGED
+    assert (
+        crawl(archive, fetched(long), cleaned(identity=identity, title="Edited title")) == CHANGED
+    )
     assert archive.db["statements"].count == 1
     assert archive.db["statement_urls"].count == 2
 
@@ -138,7 +157,9 @@ def test_reprint_on_another_source_is_linked_not_merged(archive: Archive) -> Non
     assert len(links) == 2  # both directions
     assert all(link["similarity"] >= 0.6 for link in links)
     ids = {link["statement_id"] for link in links}
-    sources = {r["source_id"] for r in archive.db["statements"].rows_where("id in (?, ?)", list(ids))}
+    sources = {
+        r["source_id"] for r in archive.db["statements"].rows_where("id in (?, ?)", list(ids))
+    }
     assert sources == {"mfa", "news"}
 
 
@@ -161,7 +182,9 @@ def test_recheck_plan_lists_due_urls_with_validators(archive: Archive) -> None:
         headers={"ETag": '"abc"', "Last-Modified": "Fri, 02 Aug 2024 10:00:00 GMT"},
     )
     crawl(archive, page, cleaned())
-    due, fresh = archive.crawl_plan("mfa")
-    assert (due, fresh) == ([], {URL})
-    due, fresh = archive.crawl_plan("mfa", now="2999-01-01T00:00:00+00:00")
-    assert [(r.url, r.etag, r.last_modified) for r in due] == [(URL, '"abc"', "Fri, 02 Aug 2024 10:00:00 GMT")]
+    plan = archive.crawl_plan("mfa")
+    assert (plan.rechecks, plan.fresh) == ([], {URL})
+    plan = archive.crawl_plan("mfa", now="2999-01-01T00:00:00+00:00")
+    assert [(r.url, r.etag, r.last_modified) for r in plan.rechecks] == [
+        (URL, '"abc"', "Fri, 02 Aug 2024 10:00:00 GMT")
+    ]

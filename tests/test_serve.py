@@ -28,10 +28,14 @@ import pytest
 from archive.schema import UnusableDatabase, open_archive
 from archive.serve import (
     METADATA_PATH,
+    PLUGINS_DIR,
+    PUBLIC_SETTINGS,
     SETTINGS,
+    TEMPLATES_DIR,
     ArchiveNotFound,
     database_metadata,
     datasette_args,
+    prepare_search,
     serve,
 )
 
@@ -210,10 +214,10 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_datasette(db_path: Path, metadata_dir: Path) -> Iterator[str]:
+def running_datasette(db_path: Path, metadata_dir: Path, public: bool = False) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        datasette_args(db_path, port=port, metadata_dir=metadata_dir),
+        datasette_args(db_path, port=port, metadata_dir=metadata_dir, public=public),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -400,11 +404,12 @@ def test_database_page_lists_titled_tables_and_hides_fts(server: str) -> None:
     tables = {t["name"]: t for t in get(server, "/archive.json").json()["tables"]}
     for table in TABLES:
         assert not tables[table]["hidden"], table
-    hidden = [name for name in tables if name.startswith("statements_fts")]
-    assert hidden
+    hidden = [name for name in tables if name.startswith(("statements_fts", "statements_search"))]
+    assert len(hidden) >= 5
     assert all(tables[name]["hidden"] for name in hidden)
     page = get(server, "/archive").text
     assert "statements_fts" not in page
+    assert "statements_search" not in page
     assert f"{len(hidden)} hidden tables" in page
 
 
@@ -481,3 +486,94 @@ def test_serve_runs_in_foreground_and_stops_on_signal(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+# --- The plugin and --public ------------------------------------------------------------
+
+
+def settings_of(args: list[str]) -> dict[str, str]:
+    return {args[i + 1]: args[i + 2] for i, arg in enumerate(args) if arg == "--setting"}
+
+
+def test_args_load_the_plugin_and_templates(tmp_path: Path) -> None:
+    args = datasette_args(tmp_path / "archive.db", metadata_dir=tmp_path / "md")
+    assert args[args.index("--plugins-dir") + 1] == str(PLUGINS_DIR)
+    assert args[args.index("--template-dir") + 1] == str(TEMPLATES_DIR)
+    assert (PLUGINS_DIR / "communique.py").is_file()
+    assert (TEMPLATES_DIR / "index.html").is_file()
+    assert args[args.index("--host") + 1] == "127.0.0.1"  # never all interfaces by default
+
+
+def test_public_args_and_metadata(tmp_path: Path) -> None:
+    args = datasette_args(tmp_path / "archive.db", metadata_dir=tmp_path / "md", public=True)
+    assert settings_of(args) == {**SETTINGS, **PUBLIC_SETTINGS}
+    assert settings_of(args)["default_allow_sql"] == "off"
+    assert args[args.index("--host") + 1] == "127.0.0.1"
+    metadata = json.loads(Path(args[args.index("--metadata") + 1]).read_text("utf-8"))
+    assert metadata["allow_sql"] is False
+    assert metadata["databases"]["archive"]["allow_sql"] is False
+    # The private run of the same file keeps its own metadata.
+    private = datasette_args(tmp_path / "archive.db", metadata_dir=tmp_path / "md")
+    assert private[private.index("--metadata") + 1] != args[args.index("--metadata") + 1]
+    assert "allow_sql" not in json.loads(
+        Path(private[private.index("--metadata") + 1]).read_text("utf-8")
+    )
+
+
+def test_prepare_search_builds_the_index_once(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    build_archive(db, bulk=False)
+    assert prepare_search(db)
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("select count(*) from statements_search").fetchone()[0] == len(NAMED)
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    (read_only / "archive.db").write_bytes(db.read_bytes())
+    read_only.chmod(0o555)
+    try:
+        if os.access(read_only, os.W_OK):  # root ignores file modes
+            return
+        assert prepare_search(read_only / "archive.db") in (True, False)  # never raises
+    finally:
+        read_only.chmod(0o755)
+
+
+@pytest.mark.slow
+def test_public_refuses_sql_and_writes(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    build_archive(db, bulk=False)
+    prepare_search(db)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with running_datasette(db, tmp_path / "md", public=True) as base:
+        assert get(base, "/archive?sql=select+1").status == 403
+        assert get(base, "/archive.json?sql=select+1").status == 403
+        assert get(base, "/archive/statements.json?_shape=array&_size=1").status == 200
+        assert get(base, "/archive/newest.json").status == 200
+        # Canned queries still run: their SQL is fixed, only their parameters vary.
+        found = get(base, "/archive/search_statements.json?_shape=array&q=sanctions").json()
+        assert [row["id"] for row in found] == ["en-sanctions"]
+        page = get(base, "/archive")
+        assert "Custom SQL query" not in page.text
+        settings = get(base, "/-/settings.json").json()
+        assert settings["sql_time_limit_ms"] == int(PUBLIC_SETTINGS["sql_time_limit_ms"])
+        # No way to write: posting SQL or a canned query changes nothing.
+        for path in ("/archive", "/archive/newest", "/archive/statements"):
+            request = urllib.request.Request(
+                base + path,
+                data=urllib.parse.urlencode({"sql": "delete from statements"}).encode(),
+                method="POST",
+            )
+            try:
+                with OPENER.open(request, timeout=10) as r:
+                    status = r.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            assert status >= 400, path
+        assert get(base, "/archive.db").status in (403, 404)
+    assert get_count(db) == len(NAMED)
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def get_count(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as c:
+        return int(c.execute("select count(*) from statements").fetchone()[0])

@@ -95,13 +95,23 @@ _WECHAT_PROMPT = re.compile(
     r"people who liked this content also liked|got it|cancel|allow)$"
 )
 # "推荐阅读：<another article's title>": a one-line promo for another page.
-_RELATED_ONE = re.compile(r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$")
+_RELATED_ONE = re.compile(
+    r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$"
+)
 # Mobile share hints of Chinese news sites: "点击右上角微信好友 / 朋友圈 / 请使用浏览器分享功能".
 _SHARE_HINT = re.compile(
     r"^(?:点击右上角.{0,12}|朋友圈|微信好友|请使用浏览器(?:的)?分享功能.{0,12}|分享到(?:微信)?朋友圈)$"
 )
 # Account promos that close WeChat posts and news pages: "请识别图中二维码关注…".
-_QR_PROMO = re.compile(r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别")
+_QR_PROMO = re.compile(
+    r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别"
+)
+# Video and audio player controls that end up as lines: "倍速", "- 1.5X", "00:00 / 01:45".
+_PLAYER = re.compile(
+    r"(?i)^(?:-\s*)?(?:倍速|\d(?:\.\d{1,2})?x|\d{1,2}:\d{2}(?::\d{2})?(?:\s*/\s*\d{1,2}:\d{2}(?::\d{2})?)?|"
+    r"清晰度|标清|高清|超清|蓝光|自动|播放|暂停|全屏|退出全屏|静音|重播|播报文章|"
+    r"时长\s*[:：]\s*\d{1,2}:\d{2}.{0,40})$"
+)
 _NAV_LABEL = re.compile(r"(?i)^(?:post navigation|posts navigation|skip to content)$")
 _FOOTER_PREFIX = re.compile(
     r"(?i)^(?:copyright\s*(?:©|\(c\)|&copy;|\d{4})|©|版权所有|技术支持\s*[:：]|网站维护\s*[:：])"
@@ -201,6 +211,8 @@ def classify(text: str) -> str | None:
         return "wechat_prompt"
     if _SHARE_HINT.match(text):
         return "toolbar"
+    if _PLAYER.match(text):
+        return "player"
     if _FOOTER_PREFIX.search(text) or _FOOTER_ANYWHERE.search(text) or _is_rights_line(text):
         return "footer"
     if _SPONSOR_PREFIX.match(text) and _SPONSOR_FOOTER.search(text):
@@ -269,6 +281,39 @@ def _is_comment_section(element: HtmlElement) -> bool:
     return next(element.iter("h1", "article"), None) is None
 
 
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+MIN_TEASERS = 3
+MAX_TEASER_CHARS = 800
+
+
+def _is_teaser(item: HtmlElement) -> bool:
+    """A card: a heading that links to another page (a summary may follow)."""
+    for heading in item.iter(*_HEADINGS):
+        if heading.tag in _HEADINGS and (
+            heading.find(".//a") is not None
+            or any(a is not None for a in heading.iterancestors("a"))
+        ):
+            return True
+    return False
+
+
+def _is_teaser_list(element: HtmlElement) -> bool:
+    """ "More stories" streams: a list of at least three cards, each a linked heading.
+
+    A statement's own lists are sentences, never headings that link elsewhere.
+    """
+    items = [child for child in element if child.tag in ("li", "div", "article", "section")]
+    if len(items) < MIN_TEASERS or len(items) < 0.8 * len(element):
+        return False
+    if next(element.iter("h1"), None) is not None:
+        return False
+    # A card is a title and a line or two of summary, never a section of an article.
+    if any(len(_squash(item.text_content())) > MAX_TEASER_CHARS for item in items):
+        return False
+    teasers = sum(1 for item in items if _is_teaser(item))
+    return teasers >= MIN_TEASERS and teasers >= 0.8 * len(items)
+
+
 def _is_layout_table(table: HtmlElement) -> bool:
     """Tables used for page layout (old CMS templates), as opposed to tables of data."""
     if (table.get("role") or "").lower() in ("presentation", "none"):
@@ -308,6 +353,9 @@ def prune(root: HtmlElement) -> TreeNotes:
             remove_element(element)
         elif element.tag == "form" and element.find(".//textarea") is not None:
             _count(notes, "comment_form")
+            remove_element(element)
+        elif element.tag in ("ul", "ol", "div", "section") and _is_teaser_list(element):
+            _count(notes, "related")
             remove_element(element)
     body = root.find("body")
     _visit(body if body is not None else root, notes, context="")
@@ -453,7 +501,7 @@ def _drop_link_runs(lines: list[str], link_texts: set[str] | frozenset[str]) -> 
 
 
 def _drop_closing_promos(lines: list[str]) -> list[str]:
-    """"Scan the QR code to follow us" lines closing a text (never inside it: a notice may
+    """ "Scan the QR code to follow us" lines closing a text (never inside it: a notice may
     tell readers to scan a code to use a service)."""
     end = len(lines)
     while end > 1 and len(lines[end - 1]) <= 200 and _QR_PROMO.search(lines[end - 1]):
@@ -467,7 +515,10 @@ def _drop_info_bars(lines: list[str]) -> list[str]:
     Only there: in the middle of a notice, "时间：8月1日上午9时" is the meeting's time.
     """
     start = 0
-    while start < len(lines) and len(lines[start]) < 50:
+    # The body starts at the first long line or full sentence (Chinese sentences are short).
+    while (
+        start < len(lines) and len(lines[start]) < 50 and not lines[start].endswith(_SENTENCE_END)
+    ):
         start += 1
     head = [line for line in lines[:start] if not (is_info_bar(line) or _DATE_LINE.match(line))]
     body = lines[start:]

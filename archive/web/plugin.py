@@ -1,19 +1,19 @@
 """Datasette plugin for the archive: statement pages, CJK-capable search, source health.
 
 Everything here runs inside Datasette (0.65) and reads the archive through Datasette's
-read-only connections. Text from the archive is only ever rendered escaped by Jinja, or
-through nh3 where a value is HTML made by archive.search.snippet_html.
+read-only connections. Text from the archive is only ever rendered escaped by Jinja, or,
+for search snippets, through `marked_only`, which lets no tag but a bare <mark> through.
 """
 
 from __future__ import annotations
 
 import gzip
+import html
 import re
 import sqlite3
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import nh3
 from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
@@ -29,6 +29,13 @@ SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
 
 
 # --- Helpers -----------------------------------------------------------------------------
+
+
+def marked_only(snippet: str) -> Markup:
+    """A snippet (escaped text with <mark>) made safe whatever it holds: every character
+    is escaped, then only the exact tags <mark> and </mark> are given back."""
+    escaped = str(escape(html.unescape(snippet)))
+    return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
 
 
 def safe_href(url: Any) -> str | None:
@@ -105,8 +112,8 @@ def canned_queries(datasette: Any, database: str) -> Any:
 @hookimpl
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str) -> Any:
     if table is None and column == "snippet" and isinstance(value, str):
-        # Made by snippet_html: escaped text and <mark>; nh3 keeps exactly that.
-        return Markup(nh3.clean(value, tags={"mark"}, attributes={}))
+        # Made by snippet_html: escaped text and <mark>; nothing else survives.
+        return marked_only(value)
     if column == "title" and isinstance(value, str):
         keys = row.keys()
         if table == "statements" or (table is None and "id" in keys):
@@ -314,7 +321,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
     elif query:
         results = await _rows(db, SEARCH_SQL, {"q": query})
         for row in results:
-            row["snippet"] = Markup(nh3.clean(row["snippet"] or "", tags={"mark"}, attributes={}))
+            row["snippet"] = marked_only(row["snippet"] or "")
     base = datasette.urls.database(database)
     context = {
         "metadata": datasette.metadata(),

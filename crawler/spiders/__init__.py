@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from crawler.sources import Config, CrawlSettings, Source
@@ -34,9 +35,16 @@ def politeness_settings(crawl: CrawlSettings) -> dict[str, Any]:
     }
 
 
-def spider_for(source: Source, config: Config) -> type[SourceSpider]:
-    """A spider class named after the source, of the generic spider for its kind."""
+def spider_for(source: Source, config: Config, jobdir: Path | None = None) -> type[SourceSpider]:
+    """A spider class named after the source, of the generic spider for its kind.
+
+    With a jobdir, Scrapy keeps the pending requests on disk, so a crawl that is killed
+    resumes where it stopped.
+    """
     base = SPIDER_BY_KIND[source.kind]
+    settings = politeness_settings(config.crawl)
+    if jobdir is not None:
+        settings["JOBDIR"] = str(jobdir)
     return type(
         f"{base.__name__}_{source.id.replace('-', '_')}",
         (base,),
@@ -44,6 +52,6 @@ def spider_for(source: Source, config: Config) -> type[SourceSpider]:
             "name": source.id,
             "source": source,
             "history": config.archive.history,
-            "custom_settings": politeness_settings(config.crawl),
+            "custom_settings": settings,
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,13 +10,18 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    DownloadCancelledError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.identity import canonical_url
-from archive.store import Archive, Fetched, HistorySettings
+from archive.store import Archive, CrawlPlan, Fetched, HistorySettings, Recheck
 from crawler.items import INDEX, STATEMENT, FetchErrorItem, PageItem
 from crawler.sources import Source
 
@@ -32,14 +38,26 @@ def response_headers(response: Response) -> dict[str, str]:
 ERROR_STATUSES = [304, *range(400, 600)]
 
 
+def conditional(request: scrapy.Request, seen: Recheck) -> scrapy.Request:
+    """The request made conditional on the validators of the last response seen."""
+    if seen.etag:
+        request.headers["If-None-Match"] = seen.etag
+    if seen.last_modified:
+        request.headers["If-Modified-Since"] = seen.last_modified
+    return request
+
+
 def in_domains(url: str, domains: list[str]) -> bool:
     """Whether the URL's host is one of the domains or below one (ports do not matter)."""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
-def describe_failure(failure: Failure) -> tuple[str, int | None]:
-    """A failed request as (reason a person can read, HTTP status if there was one)."""
+def describe_failure(failure: Failure, max_bytes: int | None = None) -> tuple[str, int | None]:
+    """A failed request as (reason a person can read, HTTP status if there was one).
+
+    `max_bytes` is the size limit in force, named when a download was cut for size.
+    """
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"HTTP {status}", status
@@ -47,7 +65,19 @@ def describe_failure(failure: Failure) -> tuple[str, int | None]:
     if failure.check(IgnoreRequest) and str(error):
         return str(error), None  # e.g. "Forbidden by robots.txt"
     message = str(error) or type(error).__name__
-    return f"{type(error).__name__}: {message}", None
+    name = type(error).__name__
+    if failure.check(DownloadCancelledError):
+        # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE: up front from
+        # Content-Length (message with the size), or mid-stream (no message at all).
+        declared = re.search(r"receive (\d+) bytes", message)
+        size = f" (declared {declared.group(1)} bytes)" if declared else ""
+        limit = f" of {max_bytes} bytes" if max_bytes else ""
+        return f"page larger than max_page_bytes{limit}{size}: not downloaded", None
+    if failure.check(ResponseDataLossError):
+        return f"body cut short: connection closed before Content-Length was reached ({name})", None
+    if failure.check(DownloadTimeoutError):
+        return f"timeout: {message}", None
+    return f"{name}: {message}", None
 
 
 class SourceSpider(scrapy.Spider):
@@ -59,46 +89,53 @@ class SourceSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allowed_domains = self.source.domains
-        self.fresh: set[str] = set()
+        self.plan = CrawlPlan()
         self._url_pattern = re.compile(self.source.url_pattern) if self.source.url_pattern else None
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.recheck_requests():
             yield request
+        if self.name in self.settings.getlist("COMMUNIQUE_RECHECK_ONLY"):
+            return  # only rechecks are due for this source now
+        for request in self.entry_requests():
+            yield request
+
+    def entry_requests(self) -> Iterator[scrapy.Request]:
+        """The first requests of a crawl: the source's feeds, sitemaps or listing pages."""
         for url in self.source.entry_urls:
             yield self.entry_request(url)
 
     def recheck_requests(self) -> list[scrapy.Request]:
         """Conditional requests for known statements due for a recheck.
 
-        Also remembers the known statements that are not due, so links to them found on
-        entry pages are not fetched again until their time comes.
+        Also loads what the archive knows of this source: known statements that are not
+        due (links to them are not followed until their time comes) and the entry pages
+        as last seen (unchanged ones are not followed again).
         """
         db_path = self.settings.get("COMMUNIQUE_DB")
         if not db_path or not Path(db_path).exists():
             return []
         archive = Archive(db_path)
         try:
-            due, fresh = archive.crawl_plan(self.name)
+            self.plan = archive.crawl_plan(self.name)
         finally:
             archive.close()
-        if not self.settings.getbool("COMMUNIQUE_REFETCH"):
-            self.fresh = fresh
-        requests = []
-        for recheck in due:
-            request = self.statement_request(recheck.url)
-            if recheck.etag:
-                request.headers["If-None-Match"] = recheck.etag
-            if recheck.last_modified:
-                request.headers["If-Modified-Since"] = recheck.last_modified
-            requests.append(request)
-        return requests
+        if self.settings.getbool("COMMUNIQUE_REFETCH"):
+            self.plan = CrawlPlan(rechecks=self.plan.rechecks)
+        return [conditional(self.statement_request(r.url), r) for r in self.plan.rechecks]
 
     # -- requests -----------------------------------------------------------------------
 
     def entry_request(self, url: str, **meta: Any) -> scrapy.Request:
         """A request for a page the source is entered by (feed, sitemap, listing)."""
-        return scrapy.Request(url, callback=self.parse_entry, errback=self.on_error, meta=meta)
+        request = scrapy.Request(
+            url,
+            callback=self.parse_entry,
+            errback=self.on_error,
+            meta={"handle_httpstatus_list": [304], **meta},
+        )
+        seen = self.plan.entry_pages.get(canonical_url(url))
+        return conditional(request, seen) if seen else request
 
     def statement_request(self, url: str) -> scrapy.Request:
         # Every error status reaches parse_statement: a 404 on a statement page is
@@ -121,7 +158,9 @@ class SourceSpider(scrapy.Spider):
                 continue
             if self._url_pattern and not self._url_pattern.search(url):
                 continue
-            if canonical_url(url) in self.fresh:
+            # Counted before the freshness check: health compares it crawl to crawl.
+            self.crawler.stats.inc_value("communique/links_found")
+            if canonical_url(url) in self.plan.fresh:
                 continue  # known and not due for a recheck yet
             yield self.statement_request(url)
 
@@ -129,6 +168,14 @@ class SourceSpider(scrapy.Spider):
 
     def parse_entry(self, response: Response) -> Iterator[Any]:
         yield PageItem(INDEX, self.fetched(response))
+        seen = self.plan.entry_pages.get(canonical_url(response.url))
+        if response.status == 304 or (
+            seen and seen.body_sha256 == hashlib.sha256(response.body).hexdigest()
+        ):
+            # Nothing new can be linked from a page that has not changed since a crawl
+            # that followed it to the end.
+            self.logger.debug("%s: entry page unchanged: %s", self.name, response.url)
+            return
         yield from self.find_statements(response)
 
     def find_statements(self, response: Response) -> Iterator[Any]:
@@ -139,13 +186,14 @@ class SourceSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
         request = failure.request  # type: ignore[attr-defined]
-        reason, status = describe_failure(failure)
+        max_bytes = request.meta.get("download_maxsize") or self.settings.getint("DOWNLOAD_MAXSIZE")
+        reason, status = describe_failure(failure, max_bytes)
         # After redirects the error is recorded against the URL the source gave, naming
-        # where it led (e.g. a redirect off the allowed domains, or a loop).
+        # where it led (redirects off the allowed domains and loops name it themselves).
         redirects = request.meta.get("redirect_urls") or []
         url = redirects[0] if redirects else request.url
-        if redirects:
-            reason = f"{reason} (redirected to {request.url})"
+        if redirects and "redirect" not in reason:
+            reason = f"{reason} (after a redirect to {request.url})"
         self.logger.warning("%s: error %s: %s", self.name, url, reason)
         yield FetchErrorItem(self.name, url, reason, status)
 

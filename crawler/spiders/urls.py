@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import Iterator
+
+import scrapy
 
 from crawler.spiders.base import SourceSpider
 
 
 class UrlsSpider(SourceSpider):
-    async def start(self) -> AsyncIterator[Any]:
-        for request in self.statement_requests(self.source.entry_urls):
-            yield request
+    def entry_requests(self) -> Iterator[scrapy.Request]:
+        # The listed URLs are the statements themselves.
+        yield from self.statement_requests(self.source.entry_urls)

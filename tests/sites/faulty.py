@@ -154,7 +154,7 @@ def never_ends(interval: float = 0.2) -> Behaviour:
     def respond(handler: FaultyHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/html; charset=utf-8")
-        handler.send_header("Content-Length", str(10_000_000))
+        handler.send_header("Content-Length", "100000")  # under any max_page_bytes
         handler.end_headers()
         handler.wfile.write(b"<html><body>")
         try:
@@ -265,7 +265,9 @@ class _FaultyHTTPServer(ThreadingHTTPServer):
     def behaviour_for(self, path: str) -> Behaviour | None:
         route = self.routes.get(path)
         if route is None:
-            prefixes = [key for key in self.routes if key.endswith("*") and path.startswith(key[:-1])]
+            prefixes = [
+                key for key in self.routes if key.endswith("*") and path.startswith(key[:-1])
+            ]
             if not prefixes:
                 return None
             route = self.routes[max(prefixes, key=len)]
@@ -312,9 +314,7 @@ class FaultyServer:
 
     def hits(self, path: str, since: float = 0.0) -> list[float]:
         """Times (monotonic) of the requests for a path (query ignored), optionally after `since`."""
-        return [
-            hit.at for hit in self.log if urlsplit(hit.target).path == path and hit.at >= since
-        ]
+        return [hit.at for hit in self.log if urlsplit(hit.target).path == path and hit.at >= since]
 
     def start(self) -> FaultyServer:
         if self._thread is None:

@@ -1,0 +1,478 @@
+"""Exchange raw captures with other crawlers and replay tools as WARC files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import secrets
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
+from warcio.limitreader import LimitReader
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
+from warcio.utils import BUFF_SIZE
+from warcio.warcwriter import WARCWriter
+
+from archive.clean import Cleaned, clean_page
+from archive.reextract import QUEUE_PER_WORKER, map_in_workers
+from archive.store import Archive, CrawlSummary, Fetched, HistorySettings
+
+if TYPE_CHECKING:
+    from crawler.sources import Source
+
+SOFTWARE = "Communique (https://github.com/communique-archive/communique), warcio"
+WARC_VERSION = "1.1"
+# A WARC field of our own, on records of captures that were feed, sitemap or listing
+# pages: an import keeps them raw (as the crawler does) instead of cleaning them.
+ROLE_FIELD = "Communique-Role"
+ROLE_INDEX = "index"
+SERVER_NOT_MODIFIED = "server-not-modified"  # the end of WARC 1.1's revisit profile URI
+# The stored body is already decoded, so these no longer describe it.
+HOP_HEADERS = frozenset(("content-encoding", "transfer-encoding", "content-length"))
+# Content types imported as pages; a missing one is imported too (the cleaner sniffs it).
+PAGE_TYPES = frozenset(("text/html", "application/xhtml+xml", "application/octet-stream"))
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarcExportResult:
+    """How many WARC records were written, for how many captures."""
+
+    records: int
+    captures: int
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The response record that first carried a body, for revisits to point at."""
+
+    url: str
+    date: str
+    record_id: str
+    payload_digest: str
+
+
+def warc_date(iso: str) -> str:
+    """An archive timestamp (ISO 8601, UTC when no offset) as a WARC-Date."""
+    when = datetime.fromisoformat(iso)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC).replace(tzinfo=None)
+    return str(datetime_to_iso_date(when, use_micros=bool(when.microsecond)))
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _response_headers(
+    status: int, stored: Mapping[str, str], body_length: int | None
+) -> StatusAndHeaders:
+    """The HTTP head as served, describing the body as stored (decoded, whole)."""
+    headers = [(name, value) for name, value in stored.items() if name.lower() not in HOP_HEADERS]
+    if body_length is not None:
+        headers.append(("Content-Length", str(body_length)))
+    return StatusAndHeaders(_status_line(status), headers, protocol="HTTP/1.1")
+
+
+def _request_headers(url: str) -> StatusAndHeaders:
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return StatusAndHeaders(
+        f"GET {target} HTTP/1.1", [("Host", parts.netloc)], is_http_request=True
+    )
+
+
+def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExportResult:
+    """Write the captures (of the named sources, or all) to out_path as a gzipped WARC 1.1.
+
+    A warcinfo record, then per capture in the order fetched a request record and either a
+    response record with the stored headers and body or, when the same body was already
+    written in this file, an identical-payload-digest revisit pointing at that response.
+    A 304 answer to a conditional recheck (no body) becomes a server-not-modified revisit.
+    Bodies are stored decoded, so Content-Encoding and Transfer-Encoding are left out and
+    Content-Length is the stored body's. Feed, sitemap and listing captures carry a
+    `Communique-Role: index` field. The file appears under its name only when complete.
+    """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.parent / f".{out_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    records = captures = 0
+    try:
+        conn.execute("begin")  # one read transaction: a consistent snapshot even mid-crawl
+        where = ""
+        if source_ids:
+            where = f"where source_id in ({', '.join('?' for _ in source_ids)})"
+        rows = conn.execute(
+            "select id, url, fetched_at, http_status, headers, body_sha256, outcome "
+            f"from captures {where} order by id",
+            source_ids,
+        )
+        with open(tmp, "wb") as out:
+            writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+            info = {
+                "software": SOFTWARE,
+                "format": f"WARC File Format {WARC_VERSION}",
+                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                "warc-format/warc-1.1/",
+                "description": "Captures exported from a Communique archive"
+                + (f" (sources: {', '.join(source_ids)})" if source_ids else ""),
+            }
+            writer.write_record(writer.create_warcinfo_record(out_path.name, info))
+            records += 1
+            written: dict[str, _Written] = {}
+            for row in rows:
+                _, url, fetched_at, status, headers_json, sha256, outcome = row
+                date = warc_date(fetched_at)
+                stored: dict[str, str] = json.loads(headers_json) if headers_json else {}
+                extra = {"WARC-Date": date}
+                if outcome == "index":
+                    extra[ROLE_FIELD] = ROLE_INDEX
+                if sha256 is None:
+                    record = writer.create_warc_record(
+                        url,
+                        "revisit",
+                        http_headers=_response_headers(status, stored, None),
+                        warc_headers_dict=extra,
+                    )
+                    record.rec_headers.add_header(
+                        "WARC-Profile",
+                        f"http://netpreserve.org/warc/{WARC_VERSION}/revisit/{SERVER_NOT_MODIFIED}",
+                    )
+                elif sha256 in written:
+                    first = written[sha256]
+                    size = conn.execute(
+                        "select size from bodies where sha256 = ?", [sha256]
+                    ).fetchone()
+                    record = writer.create_revisit_record(
+                        url,
+                        digest=first.payload_digest,
+                        refers_to_uri=first.url,
+                        refers_to_date=first.date,
+                        http_headers=_response_headers(status, stored, size[0] if size else None),
+                        warc_headers_dict={**extra, "WARC-Refers-To": first.record_id},
+                    )
+                else:
+                    found = conn.execute(
+                        "select body_gz from bodies where sha256 = ?", [sha256]
+                    ).fetchone()
+                    body = gzip.decompress(found[0]) if found else b""
+                    record = writer.create_warc_record(
+                        url,
+                        "response",
+                        payload=BytesIO(body),
+                        length=len(body),
+                        http_headers=_response_headers(status, stored, len(body)),
+                        warc_headers_dict=extra,
+                    )
+                    written[sha256] = _Written(
+                        url,
+                        date,
+                        record.rec_headers.get_header("WARC-Record-ID"),
+                        record.rec_headers.get_header("WARC-Payload-Digest"),
+                    )
+                request = writer.create_warc_record(
+                    url,
+                    "request",
+                    http_headers=_request_headers(url),
+                    warc_headers_dict={
+                        "WARC-Date": date,
+                        "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
+                    },
+                )
+                writer.write_record(request)
+                writer.write_record(record)
+                records += 2
+                captures += 1
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        conn.close()
+    return WarcExportResult(records=records, captures=captures)
+
+
+# -- import ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """A response read earlier in the file, for revisits of it."""
+
+    sha256: str
+    http_status: int
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Page:
+    fetched: Fetched
+    index: bool = False  # a feed, sitemap or listing page: kept raw, not cleaned
+
+
+@dataclass(frozen=True)
+class _Failure:
+    url: str
+    reason: str
+    http_status: int | None = None
+    fatal: bool = False  # the rest of the file cannot be read
+
+
+class _BadRecord(Exception):
+    """A record that cannot be turned into a page; the message says why."""
+
+
+class _CutShort(_BadRecord):
+    """The file ends inside a record (a crawler killed mid-write, a partial download)."""
+
+
+@dataclass
+class _Reader:
+    """Turns a WARC's response and revisit records into the pages a source would fetch."""
+
+    source: Source
+    archive: Archive
+    recent: int  # bodies kept in memory for revisits of pages not yet written
+    by_digest: dict[str, _Payload] = field(default_factory=dict)
+    by_uri: dict[str, _Payload] = field(default_factory=dict)
+    bodies: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        pattern = self.source.url_pattern
+        self.pattern = re.compile(pattern) if pattern else None
+        self.domains = [domain.lower() for domain in self.source.domains]
+
+    def pages(self, path: Path) -> Iterator[_Page | _Failure]:
+        with open(path, "rb") as stream:
+            records = ArchiveIterator(stream, arc2warc=True)
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    return
+                except Exception as error:  # warcio raises several types on a broken file
+                    yield _Failure(str(path), f"unreadable WARC: {error}", fatal=True)
+                    return
+                if record.rec_type not in ("response", "revisit"):
+                    continue
+                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> ")
+                if urlsplit(url).scheme not in ("http", "https"):
+                    continue
+                try:
+                    page = self._page(record, url)
+                except _CutShort as error:
+                    yield _Failure(url, f"unreadable WARC: {error}", fatal=True)
+                    return
+                except _BadRecord as error:
+                    yield _Failure(url, f"bad WARC record: {error}")
+                    continue
+                except Exception as error:
+                    yield _Failure(url, f"bad WARC record: {type(error).__name__}: {error}")
+                    continue
+                if page is not None:
+                    yield page
+
+    def _page(self, record: ArcWarcRecord, url: str) -> _Page | None:
+        warc = record.rec_headers
+        fetched_at = _fetched_at(warc.get_header("WARC-Date"))
+        index = warc.get_header(ROLE_FIELD) == ROLE_INDEX
+        http = record.http_headers
+        status, headers = _http(http) if http is not None else (None, None)
+        if record.rec_type == "revisit":
+            if SERVER_NOT_MODIFIED in (warc.get_header("WARC-Profile") or ""):
+                fetched = Fetched(
+                    self.source.id, url, status or 304, b"", headers or {}, fetched_at
+                )
+                return _Page(fetched, index) if self._wanted(fetched, index) else None
+            digest = warc.get_header("WARC-Payload-Digest")
+            payload = self.by_digest.get(digest or "") or self.by_uri.get(
+                (warc.get_header("WARC-Refers-To-Target-URI") or "").strip("<> ")
+            )
+            if status is None or headers is None:
+                if payload is None:
+                    raise _BadRecord("revisit of a response not in this WARC")
+                status, headers = payload.http_status, payload.headers
+            fetched = Fetched(self.source.id, url, status, b"", headers, fetched_at)
+            if not self._wanted(fetched, index):
+                return None
+            body = self._body(payload) if payload is not None else None
+            if body is None:
+                raise _BadRecord("revisit of a response not in this WARC")
+            return _Page(Fetched(self.source.id, url, status, body, headers, fetched_at), index)
+        if status is None or headers is None:
+            raise _BadRecord("response record without an HTTP response")
+        fetched = Fetched(self.source.id, url, status, b"", headers, fetched_at)
+        if not self._wanted(fetched, index):
+            return None
+        assert http is not None
+        encoding = (http.get_header("Content-Encoding") or "").strip().lower()
+        if encoding not in ("", "identity", *BufferedReader.get_supported_decompressors()):
+            raise _BadRecord(f"unsupported Content-Encoding {encoding!r}")
+        body = record.content_stream().read()  # chunks joined, gzip/deflate/br decoded
+        block = record.raw_stream
+        while block.read(BUFF_SIZE):
+            pass  # whatever follows the body in the block (chunk trailers)
+        if isinstance(block, LimitReader) and block.limit > 0:
+            raise _CutShort(f"the file ends {block.limit} byte(s) before this record does")
+        sha256 = hashlib.sha256(body).hexdigest()
+        payload = _Payload(sha256, status, headers)
+        digest = warc.get_header("WARC-Payload-Digest")
+        if digest:
+            self.by_digest[digest] = payload
+        self.by_uri[url] = payload
+        self.bodies[sha256] = body
+        self.bodies.move_to_end(sha256)
+        while len(self.bodies) > self.recent:
+            self.bodies.popitem(last=False)
+        return _Page(Fetched(self.source.id, url, status, body, headers, fetched_at), index)
+
+    def _body(self, payload: _Payload) -> bytes | None:
+        body = self.bodies.get(payload.sha256)
+        if body is not None:
+            return body
+        row = self.archive.db.execute(
+            "select body_gz from bodies where sha256 = ?", [payload.sha256]
+        ).fetchone()
+        return gzip.decompress(row[0]) if row else None
+
+    def _wanted(self, fetched: Fetched, index: bool) -> bool:
+        """A page this source's crawler would have fetched and handed to the archive."""
+        if index:
+            return True
+        parts = urlsplit(fetched.url)
+        if parts.path.endswith("/robots.txt"):
+            return False
+        content_type = fetched.content_type
+        if content_type:
+            mime = content_type.split(";", 1)[0].strip().lower()
+            if mime and mime not in PAGE_TYPES:
+                return False
+        host = (parts.hostname or "").lower()
+        if not any(host == domain or host.endswith("." + domain) for domain in self.domains):
+            return False
+        return not (self.pattern and not self.pattern.search(fetched.url))
+
+
+def _http(http: StatusAndHeaders) -> tuple[int, dict[str, str]]:
+    """Status and headers (repeated ones joined, as the crawler stores them)."""
+    try:
+        status = int(http.get_statuscode())
+    except ValueError:
+        raise _BadRecord(f"no HTTP status in {http.statusline!r}") from None
+    headers: dict[str, str] = {}
+    for name, value in http.headers:
+        if name.lower() in ("content-encoding", "transfer-encoding"):
+            continue  # the body is stored decoded
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return status, headers
+
+
+def _fetched_at(value: str | None) -> str:
+    if not value:
+        raise _BadRecord("no WARC-Date")
+    try:
+        when = iso_date_to_datetime(value.strip(), tz_aware=True)
+    except (ValueError, TypeError):
+        raise _BadRecord(f"WARC-Date {value!r} is not a date") from None
+    return str(when.isoformat())
+
+
+def import_warc(
+    db_path: Path, warc_path: Path, source: Source, history: HistorySettings | None = None
+) -> CrawlSummary:
+    """Record the pages of a WARC (any crawler's; gzipped or not) as a crawl of `source`.
+
+    Response records of HTML (or undeclared) content at the source's domains and matching
+    its url_pattern are cleaned with its hints and recorded as the crawler records pages;
+    robots.txt, images, scripts, styles and other sites are skipped. A revisit is the
+    earlier response's payload from this file (or the archive), a server-not-modified
+    revisit a 304. A record that cannot be read is a crawl error and the import goes on.
+    """
+    archive = Archive(db_path, history)
+    try:
+        archive.sync_sources([source.model_dump()])
+        crawl_id = archive.start_crawl(source.id)
+        finish = "finished"
+        try:
+            workers = os.cpu_count() or 1
+            reader = _Reader(source, archive, recent=workers * QUEUE_PER_WORKER * 2)
+            hints = source.hints
+
+            def jobs() -> Iterator[tuple[_Page | _Failure, tuple[Any, ...] | None]]:
+                for item in reader.pages(warc_path):
+                    if isinstance(item, _Page) and _needs_cleaning(item):
+                        fetched = item.fetched
+                        yield item, (fetched.body, fetched.url, fetched.content_type, hints)
+                    else:
+                        yield item, None
+
+            for item, result in map_in_workers(clean_page, jobs(), workers):
+                if isinstance(item, _Failure):
+                    archive.record_error(
+                        crawl_id, source.id, item.url, item.reason, item.http_status
+                    )
+                    if item.fatal:
+                        finish = "unreadable WARC"
+                else:
+                    _record(archive, crawl_id, item, result)
+        except BaseException as error:
+            finish = f"failed: {type(error).__name__}"
+            raise
+        finally:
+            summary = archive.finish_crawl(crawl_id, finish)
+        return summary
+    finally:
+        archive.close()
+
+
+def _needs_cleaning(page: _Page) -> bool:
+    status = page.fetched.http_status
+    return not page.index and status < 400 and status != 304
+
+
+def _record(
+    archive: Archive, crawl_id: int, page: _Page, result: Cleaned | BaseException | None
+) -> None:
+    """Write one page as the crawler's pipeline would."""
+    fetched = page.fetched
+    if page.index:
+        archive.record_index_page(crawl_id, fetched)
+        return
+    if archive.record_if_unchanged(crawl_id, fetched) is not None:
+        return
+    if fetched.http_status == 304:
+        archive.record_error(
+            crawl_id, fetched.source_id, fetched.url, "not modified, but not in the archive", 304
+        )
+        return
+    if fetched.http_status >= 400:
+        cleaned = Cleaned(status="http_error", url=fetched.url)
+    elif isinstance(result, BaseException) or result is None:
+        reason = f"cleaning failed: {type(result).__name__}: {result}"
+        cleaned = Cleaned(status="clean_failed", url=fetched.url, reason=reason)
+    else:
+        cleaned = result
+    archive.record_page(crawl_id, fetched, cleaned)

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (`make bench`); never pass/fail, never run by the tests."""

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -78,6 +78,14 @@ TABLES: dict[str, Table] = {
             "version_count": int,
             "capture_count": int,
             "next_check": str,  # when a recheck of this statement is due
+            # WeChat articles: the account and the ids in the article's link.
+            "wechat_account": str,
+            "wechat_biz": str,
+            "wechat_mid": str,
+            "wechat_idx": str,
+            "wechat_sn": str,
+            "original_url": str,  # "阅读原文" (msg_source_url): the article's own source link
+            "modified": str,  # the page's own edit marker (WeChat modify_time), ISO 8601
         },
         foreign_keys=[("source_id", SOURCES, "id")],
         indexes=[
@@ -89,6 +97,7 @@ TABLES: dict[str, Table] = {
             ["status"],
             ["next_check"],
             ["identity"],
+            ["wechat_account"],
         ],
     ),
     STATEMENT_URLS: Table(

@@ -413,7 +413,15 @@ class Archive:
         return outcome
 
     def _current(self, cleaned: Cleaned, fingerprint: str, now: str) -> dict[str, Any]:
+        wechat = cleaned.wechat or {}
         return {
+            "wechat_account": wechat.get("account"),
+            "wechat_biz": wechat.get("biz"),
+            "wechat_mid": wechat.get("mid"),
+            "wechat_idx": wechat.get("idx"),
+            "wechat_sn": wechat.get("sn"),
+            "original_url": wechat.get("msg_source_url") or None,
+            "modified": wechat.get("modify_time"),
             "title": cleaned.title,
             "issuer": cleaned.issuer,
             "published": cleaned.published,

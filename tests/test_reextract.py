@@ -45,7 +45,22 @@ def unix_sockets() -> None:
 
 def fetched(source_id: str, path: str, content_type: str) -> Fetched:
     body = (GOV_ROOT / path).read_bytes()
-    return Fetched(source_id, f"{BASE}/{path}", 200, body, {"Content-Type": content_type})
+    return Fetched(
+        source_id,
+        f"{BASE}/{path}",
+        200,
+        body,
+        {"Content-Type": content_type},
+        fetched_at="2024-07-26T08:00:00+00:00",
+    )
+
+
+def rows_of(db_path: Path, sql: str) -> list[tuple[str, str]]:
+    db = sqlite_utils.Database(db_path)
+    try:
+        return [tuple(row) for row in db.execute(sql).fetchall()]
+    finally:
+        db.close()
 
 
 @pytest.fixture
@@ -184,3 +199,23 @@ def test_worker_death_fails_only_its_own_job_and_results_stay_in_order() -> None
     assert {k: v for k, v in by_key.items() if k not in (3, 5, 99)} == {
         n: n * 10 for n in (0, 1, 2, 4, 6, 7)
     }
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("unix_sockets")
+@pytest.mark.xfail(
+    strict=True,
+    reason="Archive.apply_reextraction -> _write_version -> _current sets statements.last_seen "
+    "to the time of the re-extraction; it should stay the last time the page was fetched",
+)
+def test_reextraction_does_not_count_as_seeing_the_statement_again(
+    archive_with_stale_text: tuple[Path, Path, dict[str, Cleaned]],
+) -> None:
+    config_path, db_path, _ = archive_with_stale_text
+    hints = {source.id: source.hints for source in load_config(config_path).sources}
+    sql = "select id, last_seen from statements order by id"
+    before = rows_of(db_path, sql)
+
+    assert reextract(db_path, ["mfa-en"], hints).changed == 1
+
+    assert rows_of(db_path, sql) == before

@@ -588,9 +588,14 @@ def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> N
         communique reextract --source mfa-zh
     """
     from archive.reextract import reextract as run_reextract
+    from crawler.sources import ConfigError
 
     _readable_archive(db_path, _check_archive())
     config = _load(config_path)
+    try:
+        config.select(source_ids)  # unknown ids are an error, not a silent no-op
+    except ConfigError as error:
+        raise UsageProblem(str(error)) from None
     hints = {source.id: source.hints for source in config.sources}
     result = run_reextract(db_path, list(source_ids), hints)
     click.echo(

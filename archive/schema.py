@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -128,6 +128,7 @@ TABLES: dict[str, Table] = {
             "diff": str,
             "chars_added": int,
             "chars_removed": int,
+            "origin": str,  # crawl: the page changed; reextract: the cleaner changed
         },
         foreign_keys=[("statement_id", STATEMENTS, "id")],
         indexes=[["statement_id", "version"], ["first_seen"]],

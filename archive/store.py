@@ -352,8 +352,9 @@ class Archive:
             fingerprint = text_fingerprint(cleaned.text)
             if found["text_hash"] == fingerprint and found["title"] == cleaned.title:
                 return UNCHANGED
-            now = utc_now()
-            self._write_version(found, cleaned, fingerprint, now, capture_id)
+            # The text comes from a capture already counted: the statement was not seen again.
+            seen = found["last_seen"] or utc_now()
+            self._write_version(found, cleaned, fingerprint, seen, capture_id, origin="reextract")
             return CHANGED
 
     # -- internals ----------------------------------------------------------------------
@@ -439,6 +440,7 @@ class Archive:
         fingerprint: str,
         now: str,
         capture_id: int,
+        origin: str = "crawl",
     ) -> None:
         """Make the cleaned text the statement's current version, keeping the old one."""
         version = (found["version_count"] or 0) + 1
@@ -462,6 +464,7 @@ class Archive:
                 "diff": diff.to_json(ops) if ops else None,
                 "chars_added": added,
                 "chars_removed": removed,
+                "origin": origin,
             }
         )
         self.db.table(schema.STATEMENTS).update(

@@ -1,18 +1,26 @@
 """Downloader middlewares: retries that back off (exponential delays, a server's Retry-After
-honoured), and redirects that are recorded when they go nowhere."""
+honoured), redirects that are recorded when they go nowhere, and WeChat's own throttle."""
 
 from __future__ import annotations
 
 import asyncio
+import html
+import logging
+import re
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
 
 # A Retry-After longer than this is not waited for in-crawl; the retry budget runs out.
 RETRY_AFTER_MAX = 300.0
@@ -102,3 +110,151 @@ def _in_domains(url: str, domains: list[str]) -> bool:
     from crawler.spiders.base import in_domains  # the rule links are followed by
 
     return in_domains(url, domains)
+
+
+# -- WeChat ---------------------------------------------------------------------------------
+
+# Where WeChat and Sogou send a client they want to verify: these pages are walls, never
+# content, and are not fetched.
+VERIFY_MARKERS = ("/mp/verifycode", "wappoc_appmsgcaptcha", "/antispider", "/mp/captcha")
+# A wall page is small; an article that merely quotes "环境异常" is not one.
+WALL_PAGE_MAX_BYTES = 60_000
+_WALL_PHRASES = tuple(
+    phrase.encode() for phrase in ("环境异常", "完成验证", "请完成验证", "unusual network")
+)
+# Sogou's /link?url=… answers with a script that builds the article URL piece by piece.
+_SOGOU_PIECE = re.compile(r"""url\s*\+=\s*(?:'([^']*)'|"([^"]*)")""")
+_LOCATION = re.compile(r"""(?:window\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
+# Links `communique add` was given, by canonical URL, to where their redirects led.
+RESOLVED_LINKS: dict[str, str] = {}
+
+
+class WechatWall(IgnoreRequest):
+    """WeChat (or Sogou) put up a wall: a captcha page, a verification redirect or a 429.
+
+    The message starts with the kind (`captcha: …`, `rate_limited: …`), so the wall is a
+    row in crawl_errors that says what it was; no page is recorded, so a known statement
+    is never marked deleted by it.
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
+def is_verify_url(url: str) -> bool:
+    return any(marker in url for marker in VERIFY_MARKERS)
+
+
+def sogou_target(body: bytes) -> str | None:
+    """The article URL a Sogou /link page sends the browser to, if it is one."""
+    text = body.decode("utf-8", "replace")
+    pieces = [a or b for a, b in _SOGOU_PIECE.findall(text)]
+    target = "".join(pieces).replace("@", "") if pieces else None
+    if not target:
+        match = _LOCATION.search(text)
+        target = match.group(1) if match else None
+    if target and target.startswith(("http://", "https://")):
+        return html.unescape(target)
+    return None
+
+
+def wall_page(body: bytes) -> str | None:
+    """The words of a captcha page ("环境异常 …"), or None for any other page."""
+    if len(body) > WALL_PAGE_MAX_BYTES or not any(p in body for p in _WALL_PHRASES):
+        return None
+    from archive.clean import wechat
+    from archive.clean.extract import parse_html
+
+    root = parse_html(body.decode("utf-8", "replace"))
+    if root is None or wechat.has_article(root):
+        return None
+    gone = wechat.find_gone(root, True)
+    return gone.reason if gone is not None and gone.status == "captcha" else None
+
+
+class WechatMiddleware:
+    """Requests to WeChat hosts: one at a time, spaced, paused after a wall.
+
+    Scrapy's per-host download slots (`DOWNLOAD_SLOTS`, set from `crawl.wechat_delay`)
+    space the requests as they leave for the network, and AutoThrottle is told not to
+    shorten that delay. This middleware holds the requests back before they reach the
+    slot, so that after a wall (a captcha page, a redirect to a verification page, a 429)
+    every WeChat request waits out the pause: `wechat_backoff` seconds, doubling while
+    walls follow each other, or longer if the server's Retry-After says so. The walled
+    request fails with WechatWall; the WeChat spider decides whether to try it again.
+
+    Sogou's `/link?url=` script redirect is followed like an HTTP redirect.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.hosts = settings.getlist("COMMUNIQUE_WECHAT_HOSTS")
+        self.delay = settings.getfloat("COMMUNIQUE_WECHAT_DELAY")
+        self.backoff = settings.getfloat("COMMUNIQUE_WECHAT_BACKOFF")
+        self.next_allowed = 0.0
+        self.streak = 0  # walls in a row
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WechatMiddleware:
+        return cls(crawler)
+
+    def is_wechat(self, request: Request) -> bool:
+        return bool(self.hosts) and _in_domains(request.url, self.hosts)
+
+    async def process_request(self, request: Request) -> None:
+        if not self.is_wechat(request):
+            return
+        request.meta["autothrottle_dont_adjust_delay"] = True
+        if request.meta.get("redirect_urls") and is_verify_url(request.url):
+            raise self.wall(request, "captcha", f"redirected to a verification page {request.url}")
+        gate = getattr(self.crawler.spider, "wechat_gate", None)
+        refused = gate(request) if gate is not None else None
+        if refused:
+            raise IgnoreRequest(refused)
+        while (wait := self.next_allowed - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        self.next_allowed = time.monotonic() + self.delay
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        redirects = request.meta.get("redirect_urls")
+        if redirects:
+            RESOLVED_LINKS[redirects[0]] = response.url
+        if not self.is_wechat(request):
+            return response
+        if response.status == 429:
+            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            raise self.wall(request, "rate_limited", "HTTP 429 Too Many Requests", asked)
+        if response.status == 200:
+            words = wall_page(response.body)
+            if words:
+                raise self.wall(request, "captcha", f"verification page ({words})")
+            if urlsplit(request.url).path.endswith("/link"):
+                target = sogou_target(response.body)
+                if target:
+                    return request.replace(
+                        url=target,
+                        meta={
+                            **request.meta,
+                            "redirect_urls": [*(redirects or []), request.url],
+                            "redirect_reasons": [*request.meta.get("redirect_reasons", []), "js"],
+                        },
+                    )
+        self.streak = 0
+        return response
+
+    def wall(
+        self, request: Request, kind: str, detail: str, asked: float | None = None
+    ) -> WechatWall:
+        """Pause every WeChat request and name the wall, with how long the pause is."""
+        self.streak += 1
+        pause = self.backoff * 2 ** min(self.streak - 1, 6)
+        if asked is not None:
+            pause = max(pause, min(asked, RETRY_AFTER_MAX))
+        self.next_allowed = max(self.next_allowed, time.monotonic() + pause)
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"communique/wechat/{kind}")
+        logger.warning("WeChat wall (%s) at %s: pausing WeChat requests %.1f s", kind, request.url, pause)
+        return WechatWall(kind, f"{detail}; WeChat requests paused {pause:g} s")

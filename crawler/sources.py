@@ -16,8 +16,10 @@ from archive.clean import Hints
 from archive.recheck import RecheckSchedule, parse_duration
 from archive.store import HistorySettings
 
-KINDS = ("feed", "sitemap", "listing", "urls")
+KINDS = ("feed", "sitemap", "listing", "urls", "wechat")
 DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
+# Hosts of WeChat official-account articles and of Sogou's WeChat search: their own throttle.
+WECHAT_HOSTS = ["mp.weixin.qq.com", "weixin.sogou.com"]
 
 
 class ConfigError(Exception):
@@ -52,6 +54,13 @@ class CrawlSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
     retry_backoff: float = Field(default=2.0, ge=0)  # seconds before the first retry; doubles
+    # WeChat: requests to these hosts are spaced by wechat_delay seconds, one at a time; a
+    # captcha, verification redirect or 429 pauses them wechat_backoff seconds (doubling
+    # while walls follow each other), and a route stops after wechat_max_walls in a row.
+    wechat_hosts: list[str] = Field(default_factory=lambda: list(WECHAT_HOSTS))
+    wechat_delay: float = Field(default=5.0, ge=0)
+    wechat_backoff: float = Field(default=60.0, ge=0)
+    wechat_max_walls: int = Field(default=3, ge=1)
 
 
 class ExtractRules(BaseModel):
@@ -78,6 +87,42 @@ class ExtractRules(BaseModel):
         return value
 
 
+class WechatRoute(BaseModel):
+    """One way of finding a WeChat account's articles; exactly one key per route."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed: str | None = None  # RSS, Atom or JSON Feed of a bridge (RSSHub, wewe-rss, …)
+    album: str | None = None  # an album page: /mp/appmsgalbum?__biz=…&action=getalbum&album_id=…
+    urls: list[str] = []  # article links: /s/<id>, /s?__biz=…&mid=…&idx=…&sn=…, Sogou /link?url=
+    file: str | None = None  # a file of such links, one a line (relative to the sources file)
+
+    @field_validator("feed", "album")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        return _check_url(value) if value is not None else None
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_are_http(cls, value: list[str]) -> list[str]:
+        return [_check_url(url) for url in value]
+
+    @model_validator(mode="after")
+    def _one_key(self) -> WechatRoute:
+        given = [name for name in ("feed", "album", "urls", "file") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError("a route has exactly one of feed, album, urls, file")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "feed" if self.feed else "album" if self.album else "urls"
+
+    @property
+    def entry_urls(self) -> list[str]:
+        return [self.feed] if self.feed else [self.album] if self.album else list(self.urls)
+
+
 class Source(BaseModel):
     """One place statements are published, and how to find them there."""
 
@@ -86,7 +131,7 @@ class Source(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     issuer: str
-    kind: Literal["feed", "sitemap", "listing", "urls"]
+    kind: Literal["feed", "sitemap", "listing", "urls", "wechat"]
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     timezone: str | None = None  # IANA name for page times given without an offset
     every: str | None = None  # crawl schedule for `crawl --due`: 30m, 6h, 1d or cron
@@ -101,6 +146,10 @@ class Source(BaseModel):
     url_pattern: str | None = None
     # per-source CSS selectors for the cleaner (any kind)
     extract: ExtractRules | None = None
+    # wechat: the official account, its __biz id if known, and the routes to its articles
+    account: str | None = None
+    biz: str | None = None
+    routes: list[WechatRoute] = []
 
     @field_validator("start_urls", "urls")
     @classmethod
@@ -143,7 +192,15 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _kind_has_what_it_needs(self) -> Source:
-        if self.kind == "urls":
+        if self.kind != "wechat" and (self.routes or self.account or self.biz):
+            field = "routes" if self.routes else "account" if self.account else "biz"
+            raise ValueError(f"{field}: only a source of kind wechat has {field}")
+        if self.kind == "wechat":
+            if not self.account:
+                raise ValueError("account: a wechat source needs the account's name")
+            if not self.routes:
+                raise ValueError("routes: a wechat source needs at least one route")
+        elif self.kind == "urls":
             if not (self.urls or self.start_urls):
                 raise ValueError("urls: a source of kind urls needs a list of urls")
         elif not self.start_urls:
@@ -154,6 +211,8 @@ class Source(BaseModel):
 
     @property
     def entry_urls(self) -> list[str]:
+        if self.kind == "wechat":
+            return [url for route in self.routes for url in route.entry_urls]
         return self.urls + self.start_urls if self.kind == "urls" else self.start_urls
 
     @property

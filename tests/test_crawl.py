@@ -231,7 +231,7 @@ def test_refetch_records_sightings_without_new_statements(crawled: Any, tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert rows(copy, "select count(*) n from statements")[0]["n"] == before
-    pages, new, changed, unchanged, errors = summary_line(result.stdout, "mfa-en")
+    _pages, new, changed, unchanged, errors = summary_line(result.stdout, "mfa-en")
     assert (new, changed, unchanged, errors) == (0, 0, 5, 0)
     sightings = rows(
         copy, "select reason from captures where source_id = 'mfa-en' and outcome = 'unchanged'"

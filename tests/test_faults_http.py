@@ -44,10 +44,11 @@ from tests.sites.faulty import (
 pytestmark = pytest.mark.slow
 
 COMMUNIQUE = str(Path(sys.executable).parent / "communique")
-# Small limits so that every fault resolves in seconds: one retry after 0.1 s, 2 s timeout.
+# Small limits so that every fault resolves in seconds: one retry after 0.5 s, 2 s timeout.
+# (A backoff well above AutoThrottle's delay, so that a retry without it is told apart.)
 CRAWL = {
     "download_delay": 0,
-    "retry_backoff": 0.1,
+    "retry_backoff": 0.5,
     "timeout": 2,
     "retries": 1,
     "max_page_bytes": 2_000_000,
@@ -386,17 +387,17 @@ def check_row(matrix: Matrix, row_id: str, reason: str | None = None) -> dict[st
 
 @pytest.mark.parametrize("code", [500, 502, 503])
 def test_server_error_is_retried_with_backoff_then_recorded(matrix: Matrix, code: int) -> None:
-    # Fails without BackoffRetryMiddleware (no retry: one hit) or without 5xx reaching
-    # parse_statement (nothing recorded).
+    # Fails without BackoffRetryMiddleware (Scrapy's own retry comes back at once) or
+    # without 5xx reaching parse_statement (nothing recorded).
     error = check_row(matrix, f"http-{code}", f"HTTP {code}")
     assert error is not None and error["http_status"] == code
     hits = matrix.server.hits(f"/http-{code}/bad1.html", since=matrix.fault_started)
     assert len(hits) == 2  # the first try and retries: 1
-    assert hits[1] - hits[0] >= 0.09  # retry_backoff: 0.1
+    assert hits[1] - hits[0] >= 0.45  # retry_backoff: 0.5
 
 
 def test_429_waits_as_long_as_retry_after_says(matrix: Matrix) -> None:
-    # Fails if Retry-After is ignored: the retry would come after the 0.1 s backoff.
+    # Fails if Retry-After is ignored: the retry would come after the 0.5 s backoff.
     error = check_row(matrix, "http-429", "HTTP 429")
     assert error is not None and error["http_status"] == 429
     hits = matrix.server.hits("/http-429/bad1.html", since=matrix.fault_started)
@@ -411,23 +412,21 @@ def test_connection_refused_is_retried_then_recorded(matrix: Matrix) -> None:
 
 def test_connection_reset_mid_body_is_retried_then_recorded(matrix: Matrix) -> None:
     # Fails if a reset were taken for a complete page (a half page archived as a change).
-    check_row(matrix, "reset", "")
+    check_row(matrix, "reset", "cut short")
     hits = matrix.server.hits("/reset/bad1.html", since=matrix.fault_started)
     assert len(hits) == 2
 
 
 def test_body_shorter_than_content_length_is_not_archived(matrix: Matrix) -> None:
     # Fails with DOWNLOAD_FAIL_ON_DATALOSS off: the half page would be archived as a change.
-    error = check_row(matrix, "truncated", "")
+    error = check_row(matrix, "truncated", "cut short")
     assert error is not None and error["http_status"] is None
 
 
 def test_response_that_never_ends_times_out(matrix: Matrix) -> None:
     # Fails without the configured `timeout:` reaching DOWNLOAD_TIMEOUT (Scrapy's 180 s
     # default would outlast the test) or without timeouts becoming errors.
-    error = check_row(matrix, "timeout", "")
-    assert error is not None
-    assert "timeout" in error["reason"].lower() or "took longer" in error["reason"].lower()
+    check_row(matrix, "timeout", "timeout")
     hits = matrix.server.hits("/timeout/bad1.html", since=matrix.fault_started)
     assert len(hits) == 2
 
@@ -448,7 +447,7 @@ def test_page_over_max_page_bytes_is_skipped_unread_and_recorded(matrix: Matrix)
 def test_redirect_loop_is_recorded_against_the_listed_url(matrix: Matrix) -> None:
     # Fails without redirects being followed on statement pages (the 302 itself was
     # archived as an empty page) or without the original URL being what is recorded.
-    check_row(matrix, "redirect-loop", "redirect")
+    check_row(matrix, "redirect-loop", "redirect loop")
     hits = matrix.server.hits("/redirect-loop/a.html", since=matrix.fault_started)
     assert 1 <= len(hits) <= 5  # REDIRECT_MAX_TIMES bounds it
 
@@ -490,8 +489,7 @@ def test_wrong_declared_charset_changes_nothing(matrix: Matrix) -> None:
 
 def test_deeply_nested_page_is_recorded_not_fatal(matrix: Matrix) -> None:
     # Fails if the cleaner crashed on it (worker lost, page unrecorded) or archived it.
-    error = check_row(matrix, "nested", "")
-    assert error is not None and error["reason"]
+    check_row(matrix, "nested", "no statement text")
 
 
 def test_waf_captcha_page_is_recorded_and_statement_untouched(matrix: Matrix) -> None:
@@ -525,8 +523,9 @@ def test_sitemap_index_of_1000_sitemaps_is_bounded_and_truncation_recorded(
 
 
 def test_offsite_links_are_never_requested(matrix: Matrix) -> None:
-    # Fails if in_domains() or Scrapy's OffsiteMiddleware stopped filtering: the other
-    # server (same machine, other host name) would see requests for /offsite/….
+    # Fails if off-site filtering were removed: the other server (same machine, other
+    # host name) would see requests for /offsite/…. Two layers guard it, the spiders'
+    # in_domains() checks and Scrapy's OffsiteMiddleware; either alone keeps this passing.
     for row_id in ("offsite-listing", "offsite-feed", "offsite-sitemap"):
         check_row(matrix, row_id)
     asked = [hit.target for hit in matrix.elsewhere.log if hit.target.startswith("/offsite/")]

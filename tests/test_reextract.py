@@ -203,11 +203,6 @@ def test_worker_death_fails_only_its_own_job_and_results_stay_in_order() -> None
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("unix_sockets")
-@pytest.mark.xfail(
-    strict=True,
-    reason="Archive.apply_reextraction -> _write_version -> _current sets statements.last_seen "
-    "to the time of the re-extraction; it should stay the last time the page was fetched",
-)
 def test_reextraction_does_not_count_as_seeing_the_statement_again(
     archive_with_stale_text: tuple[Path, Path, dict[str, Cleaned]],
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
-from crawler.spiders.base import SourceSpider
+from crawler.spiders.base import SourceSpider, in_domains
 
 
 def _link(element: Selector) -> str | None:
@@ -34,5 +34,5 @@ class ListingSpider(SourceSpider):
         if source.next_page and page < source.max_pages:
             next_links = [_link(element) for element in response.css(source.next_page)]
             next_url = next((link for link in next_links if link), None)
-            if next_url:
+            if next_url and in_domains(response.urljoin(next_url), self.allowed_domains):
                 yield self.entry_request(response.urljoin(next_url), listing_page=page + 1)

@@ -9,7 +9,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.spiders.base import SourceSpider
+from crawler.spiders.base import SourceSpider, in_domains
 
 # A sitemap index can name thousands of sitemaps; one crawl follows this many at most.
 MAX_SITEMAPS = 200
@@ -30,13 +30,20 @@ class SitemapSpider(SourceSpider):
         locations = [entry["loc"] for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
             for location in locations:
+                url = response.urljoin(location)
+                if not in_domains(url, self.allowed_domains):
+                    # Scrapy's offsite filter would drop it too; this does not rely on it.
+                    self.logger.debug(
+                        "%s: not following %s (outside allowed domains)", self.name, url
+                    )
+                    continue
                 if self.sitemaps_followed >= MAX_SITEMAPS:
                     yield self.error(
                         response, f"sitemap index truncated at {MAX_SITEMAPS} sitemaps"
                     )
                     return
                 self.sitemaps_followed += 1
-                yield self.entry_request(response.urljoin(location))
+                yield self.entry_request(url)
         elif sitemap.type == "urlset":
             if not locations:
                 yield self.error(response, "sitemap lists no URLs")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.sites.server import SiteServer
@@ -68,6 +70,23 @@ def run_foreground(command: list[str]) -> tuple[int, bool]:
         return process.wait(), True
 
 
+def publish_updates(root: Path) -> None:
+    """What happens on a real site between crawls: an edit, a deletion, a withdrawal.
+
+    Applied to the demo's copy of the site, so the archive has history to show.
+    """
+    edited = root / "mfa-en/xw/fyrbt/202408/t20240802_11100101.html"
+    edited.write_text(
+        edited.read_text(encoding="utf-8")
+        .replace("deeply saddened by the heavy loss", "profoundly saddened by the tragic loss")
+        .replace("within days", "by the end of the week"),
+        encoding="utf-8",
+    )
+    (root / "mfa-en/xw/fyrbt/202407/t20240726_11100075.html").unlink()
+    withdrawn = REPO_ROOT / "tests" / "pages" / "wechat" / "deleted_en.html"
+    shutil.copy(withdrawn, root / "mss/en/notices/202407/t20240729_2987.html")
+
+
 def main() -> int:
     """Serve, crawl, serve the archive; returns the process exit code."""
     executable = communique_executable()
@@ -77,8 +96,11 @@ def main() -> int:
         return fail(f"port {SITE_PORT} on {HOST} is already in use (another demo running?)")
     if port_in_use(HOST, SERVE_PORT):
         return fail(f"port {SERVE_PORT} on {HOST} is already in use (another demo running?)")
+    copy = tempfile.TemporaryDirectory(prefix="communique-demo-")
+    site_root = Path(copy.name) / "gov"
+    shutil.copytree(SITE_ROOT, site_root)
     try:
-        site = SiteServer(SITE_ROOT, HOST, SITE_PORT).start()
+        site = SiteServer(site_root, HOST, SITE_PORT).start()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             return fail(f"port {SITE_PORT} on {HOST} is already in use")
@@ -89,11 +111,17 @@ def main() -> int:
         remove_database(DB)
         crawl = [str(executable), "crawl", "--config", str(CONFIG), "--db", str(DB)]
         print(f"demo: crawling the demo sources into {DB.relative_to(REPO_ROOT)} …", flush=True)
-        code, interrupted = run_foreground(crawl)
-        if interrupted:
-            return 130
-        if code != 0:
-            return fail(f"the crawl failed (exit {code}); see the messages above", code)
+        # Then the site changes, and two recrawls (a deletion needs two answers in a row)
+        # give the archive an edit, a deletion and a withdrawal to show.
+        for step in range(3):
+            if step == 1:
+                publish_updates(site_root)
+                print("demo: the site changed; crawling it again …", flush=True)
+            code, interrupted = run_foreground(crawl + (["--refetch"] if step else []))
+            if interrupted:
+                return 130
+            if code != 0:
+                return fail(f"the crawl failed (exit {code}); see the messages above", code)
         print(
             f"demo: browse the archive at http://{HOST}:{SERVE_PORT}/ "
             f"(archived pages still resolve at {site.base_url}/). Ctrl-C stops everything.",
@@ -106,6 +134,7 @@ def main() -> int:
         return 130
     finally:
         site.stop()
+        copy.cleanup()
         print("demo: stopped.", flush=True)
 
 

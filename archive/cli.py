@@ -237,6 +237,154 @@ def _crawl_locked(
     _report_health(db_path, [s.source_id for s in summaries], notify_command)
 
 
+@main.command()
+@click.argument("links", nargs=-1, metavar="URL...")
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also take the links in this file, one a line (# starts a comment).",
+)
+@click.option(
+    "--source",
+    "source_id",
+    default=None,
+    metavar="ID",
+    help="Archive them as this configured source (default: the built-in source `manual`).",
+)
+@config_option
+@db_option
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
+def add(
+    links: tuple[str, ...],
+    from_file: Path | None,
+    source_id: str | None,
+    config_path: str,
+    db_path: Path,
+    log_level: str,
+) -> None:
+    """Archive the given links now: any web page, or WeChat articles in any link form.
+
+    The links are crawled exactly as a source's pages are (robots.txt, throttles, WeChat
+    walls, cleaning), fetched even when already archived, and each is printed with what
+    became of it: new, changed, unchanged or failed, statement id, status and title.
+    Without --source they belong to the built-in source `manual` ("Added by hand"), whose
+    statements take their issuer from the page; a `manual` source in the config is used
+    instead if there is one.
+
+    Exits 1 if any link could not be archived (each failure is in crawl_errors), 2 on a
+    bad link, config or database, 75 when a crawl holds the archive.
+
+    \b
+    Examples:
+        communique add https://mp.weixin.qq.com/s/AbCdEf https://www.mfa.gov.cn/...
+        communique add --from-file links.txt --source mss-wechat
+    """
+    from pydantic import ValidationError
+
+    from archive.lock import ArchiveBusy, archive_lock
+    from crawler.sources import ConfigError
+    from crawler.spiders import MANUAL_ID, added_source
+    from crawler.spiders.wechat import read_links
+
+    wanted = list(links)
+    if from_file is not None:
+        try:
+            wanted += read_links(from_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageProblem(f"{from_file}: cannot read ({error})") from None
+    if not wanted:
+        raise UsageProblem("add: give at least one URL, or --from-file FILE")
+    wanted = list(dict.fromkeys(wanted))
+    config = _load(config_path)
+    known = {source.id for source in config.sources}
+    named = source_id or (MANUAL_ID if MANUAL_ID in known else None)
+    try:
+        [source] = config.select([named]) if named else [None]
+        added = added_source(wanted, config, source)
+    except ConfigError as error:
+        raise UsageProblem(str(error)) from None
+    except ValidationError as error:
+        message = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise UsageProblem(f"add: {message}") from None
+    _check_db(db_path)
+    try:
+        with archive_lock(db_path):
+            failed = _add_locked(config, added, wanted, db_path, log_level)
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_BUSY)
+    if failed:
+        sys.exit(1)
+
+
+def _add_locked(config: Any, source: Any, links: list[str], db_path: Path, level: str) -> int:
+    """Crawl the links as `source` and print one line per link; the number that failed."""
+    import sqlite_utils
+
+    from archive.identity import canonical_url
+    from crawler.middlewares import RESOLVED_LINKS
+    from crawler.run import run_crawl
+    from crawler.spiders.wechat import article_url
+
+    summaries = run_crawl(config, [source], db_path, level, refetch=True)
+    crawl_id = summaries[0].crawl_id if summaries else None
+    db = sqlite_utils.Database(db_path)
+    try:
+        captures = list(
+            db.query(
+                "select c.canonical_url, c.url, c.outcome, c.reason, s.id, s.status, s.title "
+                "from captures c left join statements s on s.id = c.statement_id "
+                "where c.crawl_id = ? and c.outcome != 'index' order by c.id",
+                [crawl_id],
+            )
+        )
+        errors = list(
+            db.query(
+                "select url, reason from crawl_errors where crawl_id = ? order by id", [crawl_id]
+            )
+        )
+    finally:
+        db.close()
+    by_url: dict[str, dict[str, Any]] = {}
+    for row in captures:  # the last capture of a URL wins
+        by_url[row["canonical_url"]] = by_url[row["url"]] = row
+    reasons = {error["url"]: error["reason"] for error in errors}
+    counts = {"new": 0, "changed": 0, "unchanged": 0, "failed": 0}
+    for link in links:
+        requested = canonical_url(article_url(link) if source.kind == "wechat" else link)
+        final = RESOLVED_LINKS.get(requested, requested)
+        capture: dict[str, Any] | None = by_url.get(canonical_url(final)) or by_url.get(final)
+        if capture and capture["id"] and capture["outcome"] in ("new", "changed", "unchanged"):
+            counts[capture["outcome"]] += 1
+            click.echo(
+                f"{capture['outcome']:<9} {capture['id']}  {capture['status']:<7} "
+                f"{capture['title']}  {link}"
+            )
+            continue
+        counts["failed"] += 1
+        reason = (
+            (capture and capture["reason"])
+            or reasons.get(final)
+            or reasons.get(requested)
+            or reasons.get(link)
+            or "not fetched (see the crawl log)"
+        )
+        click.echo(f"{'failed':<9} {'-':<16}  {'-':<7} {reason}  {link}")
+    stored = counts["new"] + counts["changed"] + counts["unchanged"]
+    click.echo(
+        f"{stored} link(s) archived into {db_path} as source {source.id} ({counts['new']} new, "
+        f"{counts['changed']} changed, {counts['unchanged']} unchanged)"
+        + (f"; {counts['failed']} failed: see the crawl_errors table" if counts["failed"] else "")
+    )
+    return counts["failed"]
+
+
 def _report_health(db_path: Path, source_ids: list[str], notify_command: str | None) -> None:
     """Print unhealthy sources, and hand each to the user's notify command as JSON."""
     import sqlite_utils

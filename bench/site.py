@@ -3,18 +3,20 @@ static server for it running in a process of its own, with a timed request log."
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
-from multiprocessing.connection import Connection
 from pathlib import Path
 from string import Template
 from types import TracebackType
 from typing import Any
 
+REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).parent / "templates"
 BODY_BYTES = 8_000  # article text per page; the page around it brings a page to ~16 KB
 
@@ -159,7 +161,12 @@ def write_sitemap(root: Path, site: GeneratedSite, count: int) -> None:
 # --- The server, in a process of its own ----------------------------------------------
 
 
-def _serve(root: str, conn: Connection) -> None:
+def serve(root: Path) -> None:
+    """`python -m bench.site ROOT`: serve ROOT; commands on stdin, answers on stdout as JSON.
+
+    Prints the base URL first; then `log` answers the request targets and their arrival
+    times, `clear` empties the log, `stop` (or end of input) stops.
+    """
     from tests.sites.server import RequestLog, SiteServer
 
     times: list[float] = []
@@ -173,21 +180,20 @@ def _serve(root: str, conn: Connection) -> None:
             super().clear()
             times.clear()
 
-    server = SiteServer(Path(root))
-    server._log = TimedLog()  # noqa: SLF001 - the fixture server's log, with times
+    server = SiteServer(root)
+    server._log = TimedLog()  # the fixture server's log, with arrival times
     server.start()
-    conn.send(server.base_url)
-    while True:
-        command = conn.recv()
+    print(json.dumps(server.base_url), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
         if command == "log":
-            conn.send((server.requests, list(times)))
+            print(json.dumps([server.requests, list(times)]), flush=True)
         elif command == "clear":
             server.clear_requests()
-            conn.send(True)
+            print("true", flush=True)
         else:
-            server.stop()
-            conn.send(True)
-            return
+            break
+    server.stop()
 
 
 class ServedSite:
@@ -195,23 +201,32 @@ class ServedSite:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._conn: Connection | None = None
-        self._process: Any = None
+        self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
 
     def __enter__(self) -> ServedSite:
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(str(self.root), theirs), daemon=True)
-        self._process.start()
-        self._conn = ours
-        self.base_url = ours.recv()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.site", str(self.root)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.base_url = self._read()
         return self
 
+    def _read(self) -> Any:
+        assert self._process is not None and self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the site server for {self.root} stopped")
+        return json.loads(line)
+
     def _ask(self, command: str) -> Any:
-        assert self._conn is not None
-        self._conn.send(command)
-        return self._conn.recv()
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+        return self._read()
 
     def log(self) -> tuple[list[str], list[float]]:
         """Request targets so far and the wall-clock time each arrived."""
@@ -227,9 +242,14 @@ class ServedSite:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._process is None:
+            return
         try:
-            self._ask("stop")
-        finally:
-            self._process.join(timeout=10)
-            if self._process.is_alive():
-                self._process.kill()
+            self._process.communicate("stop\n", timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]))

@@ -8,16 +8,17 @@ import html
 import logging
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,18 @@ _LOCATION = re.compile(r"""(?:window\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['
 RESOLVED_LINKS: dict[str, str] = {}
 
 
+@dataclass
+class _WechatClock:
+    """When the next WeChat request may leave, shared by every source crawled in the process
+    (sources are crawled side by side, but WeChat sees one client)."""
+
+    next_allowed: float = 0.0
+    streak: int = 0  # walls in a row
+
+
+_CLOCK = _WechatClock()
+
+
 class WechatWall(IgnoreRequest):
     """WeChat (or Sogou) put up a wall: a captcha page, a verification redirect or a 429.
 
@@ -193,8 +206,7 @@ class WechatMiddleware:
         self.hosts = settings.getlist("COMMUNIQUE_WECHAT_HOSTS")
         self.delay = settings.getfloat("COMMUNIQUE_WECHAT_DELAY")
         self.backoff = settings.getfloat("COMMUNIQUE_WECHAT_BACKOFF")
-        self.next_allowed = 0.0
-        self.streak = 0  # walls in a row
+        self.clock = _CLOCK
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WechatMiddleware:
@@ -213,9 +225,10 @@ class WechatMiddleware:
         refused = gate(request) if gate is not None else None
         if refused:
             raise IgnoreRequest(refused)
-        while (wait := self.next_allowed - time.monotonic()) > 0:
+        clock = self.clock
+        while (wait := clock.next_allowed - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        self.next_allowed = time.monotonic() + self.delay
+        clock.next_allowed = time.monotonic() + self.delay
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         redirects = request.meta.get("redirect_urls")
@@ -235,26 +248,30 @@ class WechatMiddleware:
                 if target:
                     return request.replace(
                         url=target,
+                        dont_filter=True,
                         meta={
                             **request.meta,
                             "redirect_urls": [*(redirects or []), request.url],
                             "redirect_reasons": [*request.meta.get("redirect_reasons", []), "js"],
                         },
                     )
-        self.streak = 0
+        self.clock.streak = 0
         return response
 
     def wall(
         self, request: Request, kind: str, detail: str, asked: float | None = None
     ) -> WechatWall:
         """Pause every WeChat request and name the wall, with how long the pause is."""
-        self.streak += 1
-        pause = self.backoff * 2 ** min(self.streak - 1, 6)
+        clock = self.clock
+        clock.streak += 1
+        pause = self.backoff * 2 ** min(clock.streak - 1, 6)
         if asked is not None:
             pause = max(pause, min(asked, RETRY_AFTER_MAX))
-        self.next_allowed = max(self.next_allowed, time.monotonic() + pause)
+        clock.next_allowed = max(clock.next_allowed, time.monotonic() + pause)
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value(f"communique/wechat/{kind}")
-        logger.warning("WeChat wall (%s) at %s: pausing WeChat requests %.1f s", kind, request.url, pause)
+        logger.warning(
+            "WeChat wall (%s) at %s: pausing WeChat requests %.1f s", kind, request.url, pause
+        )
         return WechatWall(kind, f"{detail}; WeChat requests paused {pause:g} s")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 BOT_NAME = "communique"
 
 # Spiders come from the sources file, not from modules (see crawler/loader.py).
 SPIDER_MODULES: list[str] = []
 SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
-COMMUNIQUE_CONFIG = "config/sources.yaml"
-COMMUNIQUE_DB = "data/archive.db"
+# Environment variables let Scrapyd (which runs spiders from an egg in its own folder)
+# and containers point at the files without changing code.
+COMMUNIQUE_CONFIG = os.environ.get("COMMUNIQUE_CONFIG", "config/sources.yaml")
+COMMUNIQUE_DB = os.environ.get("COMMUNIQUE_DB", "data/archive.db")
 COMMUNIQUE_RECHECK_ONLY: list[str] = []  # sources crawled for their due rechecks only
 COMMUNIQUE_REFETCH = False  # True: fetch known statements found on entry pages even if not due
 COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
@@ -44,7 +48,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.RecordedRedirectMiddleware": 600,
+    # After decompression and redirects, before retries: WeChat walls are not retried.
+    "crawler.middlewares.WechatMiddleware": 585,
 }
+# WeChat hosts: their own throttle (see WechatMiddleware); the sources file's crawl: block
+# sets these, and DOWNLOAD_SLOTS for each host.
+COMMUNIQUE_WECHAT_HOSTS = ["mp.weixin.qq.com", "weixin.sogou.com"]
+COMMUNIQUE_WECHAT_DELAY = 5.0
+COMMUNIQUE_WECHAT_BACKOFF = 60.0
+COMMUNIQUE_WECHAT_MAX_WALLS = 3
 
 # One item per page: Scrapy's default of 100 concurrent items only adds overhead here.
 CONCURRENT_ITEMS = 1

@@ -101,3 +101,16 @@ def test_precision_mode_losing_the_article_falls_back_to_the_default_mode(
     # More text, but only teasers: the precise answer stands.
     monkeypatch.setattr(extract, "_bare", fake(teasers))
     assert extract.run_trafilatura(root, None, date(2024, 1, 1)).lines == notice
+
+
+def test_language_is_always_a_two_letter_code_even_for_chinese_varieties(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import py3langid
+
+    from archive.clean import language
+
+    monkeypatch.setattr(py3langid, "classify", lambda text: ("wuu", -10.0))
+    assert language.detect_language("上海话里头讲个闲话交关多，老早辰光大家侪讲吴语。" * 3) == "zh"
+    monkeypatch.setattr(py3langid, "classify", lambda text: ("ast", -10.0))
+    assert language.detect_language("Esto ye un testu llargu n'asturianu pa la prueba." * 3) is None

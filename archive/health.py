@@ -33,6 +33,15 @@ def _reasons(db: sqlite_utils.Database, source_id: str, crawl_id: int) -> list[s
     ).fetchone()[0]
     if captcha:
         reasons.append(f"answered {captcha} request(s) with a captcha or WAF page")
+    # WeChat's walls are recorded as errors ("captcha: …", "rate_limited: …"), not pages.
+    walls = db.execute(
+        "select substr(reason, 1, instr(reason, ':') - 1), count(*) from crawl_errors "
+        "where crawl_id = ? and (reason like 'captcha:%' or reason like 'rate_limited:%') "
+        "group by 1 order by 1",
+        [crawl_id],
+    ).fetchall()
+    if walls:
+        reasons.append("met walls: " + ", ".join(f"{n} {kind}" for kind, n in walls))
     unmatched = db.execute(
         "select count(*) from crawl_errors where crawl_id = ? and reason like '%matched nothing%'",
         [crawl_id],

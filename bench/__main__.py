@@ -1,4 +1,10 @@
-"""`python -m bench [--large] [--only NAME]`: run the benchmarks, print a table, save JSON."""
+"""`python -m bench [--large] [--only NAME]`: run the benchmarks, print a table, save JSON.
+
+In order: crawl (throughput R, T, P and memory on a generated site), recrawl (a second,
+no-change crawl of that site and of the demo sources), search (Datasette against sqlite3
+on 100k statements), store (add one statement at 10k and 100k). `--large` adds 1M
+statements to search and store. Figures only: nothing passes or fails.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +12,178 @@ import argparse
 import json
 import os
 import platform
+import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import store_growth
+from bench import crawl_speed, recrawl, search_speed, store_growth
+from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+BENCHMARKS = ("crawl", "recrawl", "search", "store")
+SITE_PAGES = 2000
+
+Row = tuple[str, str, str]  # figure, value, target
 
 
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def crawl_rows(crawl: dict[str, Any]) -> list[Row]:
+    raw, traf, full, small = (
+        crawl["raw_fetch"], crawl["trafilatura"], crawl["crawl"], crawl["crawl_small"]
+    )  # fmt: skip
+    rows: list[Row] = [
+        ("R raw Scrapy fetch", f"{raw['pages_per_s']} pages/s", ""),
+        ("T trafilatura.extract, 1 process", f"{traf['pages_per_s']} pages/s", ""),
+        (f"L = min(R, {crawl['cores']} × T)", f"{crawl['limit_pages_per_s']} pages/s", ""),
+        ("P communique crawl → clean → store", f"{full['pages_per_s']} pages/s", ""),
+        ("P / L", f"{crawl['p_over_l']}", "≥ 0.85"),
+        (
+            f"peak RSS, {small['pages']:,} → {full['pages']:,} pages",
+            f"{small['max_rss_mb']} → {full['max_rss_mb']} MB ({crawl['rss_growth']}×)",
+            "no growth (≈ 1.0×)",
+        ),
+    ]
+    labels = {
+        "baseline": "scrapy crawl, CONCURRENT_ITEMS 1, workers = cores",
+        "concurrent_items_100": "scrapy crawl, CONCURRENT_ITEMS 100",
+        "extract_workers_1": "scrapy crawl, 1 extraction worker",
+    }
+    for name, variant in crawl.get("variants", {}).items():
+        rows.append((labels[name], f"{variant['pages_per_s']} pages/s", "(settings check)"))
+    return rows
+
+
+def recrawl_rows(name: str, result: dict[str, Any]) -> list[Row]:
+    first = result["first"]
+    rows: list[Row] = [
+        (f"{name}: first crawl", f"{first['requests']} requests, {first['seconds']} s", "")
+    ]
+    for kind, label in (("due", "crawl --due"), ("plain", "plain crawl")):
+        later = result[kind]
+        rows.append(
+            (
+                f"{name}: second {label}",
+                f"{later['requests']} requests ({later['requests_ratio']:.1%}), "
+                f"{later['seconds']} s ({later['time_ratio']:.0%})",
+                "< 10% requests, < 20% time" if kind == "due" else "",
+            )
+        )
+    return rows
+
+
+def search_rows(result: dict[str, Any]) -> list[Row]:
+    size = f"{result['statements']:,}"
+    return [
+        (f"search {size}: sqlite3 SEARCH_SQL, median", f"{result['median_sqlite_ms']} ms", ""),
+        (
+            f"search {size}: Datasette search_statements.json",
+            f"{result['median_datasette_json_ms']} ms ({result['json_over_sqlite']}× sqlite3)",
+            "close to sqlite3",
+        ),
+        (f"search {size}: Datasette search page", f"{result['median_search_page_ms']} ms", ""),
+        (f"search {size}: statements.json?_q= (facets)", f"{result['median_table_q_ms']} ms", ""),
+    ]
+
+
+def store_rows(growth: dict[str, Any], sizes: list[int]) -> list[Row]:
+    rows: list[Row] = []
+    for size in sizes:
+        row = growth[str(size)]
+        value = f"{row['add_one_median_ms']} ms (p90 {row['add_one_p90_ms']})"
+        rows.append((f"add one statement at {size:,}", value, ""))
+    rows.append((f"growth {sizes[0]:,} → {sizes[-1]:,}", f"{growth['growth_ratio']}×", "≤ 1.5×"))
+    return rows
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    print(f"\n{title}")
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    for figure, value, target in rows:
+        print(f"  {figure:<{width}}  {value:<{value_width}}  {target}".rstrip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--large", action="store_true", help="also 1M statements (slow)")
-    parser.add_argument("--only", choices=["store"], help="run one benchmark")
+    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark")
     args = parser.parse_args()
+    chosen = [args.only] if args.only else list(BENCHMARKS)
     report: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat()}
-    sizes = [10_000, 100_000] + ([1_000_000] if args.large else [])
-    print(f"Communique benchmarks on {report['machine']}")
-    print("\nAdd one statement (record_page: dedup lookups, version, LSH reprint check)")
-    growth = store_growth.run(sizes)
-    report["store_growth"] = growth
-    print(f"{'archive size':>14} {'median ms':>10} {'p90 ms':>8} {'fill s':>8}")
-    for size in sizes:
-        row = growth[str(size)]
-        print(
-            f"{size:>14,} {row['add_one_median_ms']:>10} {row['add_one_p90_ms']:>8} "
-            f"{row['fill_seconds']:>8}"
-        )
-    print(f"growth {sizes[0]:,} → {sizes[-1]:,}: {growth['growth_ratio']}× (target ≤ 1.5×)")
+    table: list[Row] = []
+    started = time.perf_counter()
+    print(f"Communique benchmarks on {report['machine']}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="communique-bench-") as folder:
+        work = Path(folder)
+        if "crawl" in chosen or "recrawl" in chosen:
+            generated = generate(work / "site", SITE_PAGES)
+            print(
+                f"\nGenerated {len(generated.pages):,} statement pages "
+                f"(~{generated.average_bytes / 1000:.1f} KB, 1 in 3 Chinese)",
+                flush=True,
+            )
+            with ServedSite(generated.root) as site:
+                config = crawl_speed.write_config(
+                    work, site.base_url, generated.sitemap_path(SITE_PAGES), "all"
+                )
+                if "crawl" in chosen:
+                    crawl = crawl_speed.run(generated, site, work)
+                    report["crawl"] = crawl
+                    rows = crawl_rows(crawl)
+                    print_table("Crawl throughput (pages/s over the crawl window)", rows)
+                    table += rows
+                    first = crawl["crawl"]
+                else:
+                    first = crawl_speed.full_crawl(
+                        site, config, work / "first.db", len(generated.pages)
+                    )
+                if "recrawl" in chosen:
+                    generated_recrawl = recrawl.run_generated(
+                        site, config, work / "first.db", first
+                    )
+                    report["recrawl_generated"] = generated_recrawl
+                    rows = recrawl_rows("generated site", generated_recrawl)
+            if "recrawl" in chosen:
+                demo = recrawl.run_demo(work)
+                report["recrawl_demo"] = demo
+                rows += recrawl_rows("demo sources", demo)
+                print_table("No-change recrawl against the first crawl", rows)
+                table += rows
+        if "search" in chosen:
+            sizes = [100_000] + ([1_000_000] if args.large else [])
+            report["search"] = {}
+            for size in sizes:
+                result = search_speed.run(work, size)
+                report["search"][str(size)] = result
+                rows = search_rows(result)
+                print_table(f"Full-text search, {size:,} statements", rows)
+                for query in result["queries"]:
+                    print(
+                        f"    {query['query']:<12} sqlite3 {query['sqlite_ms']:>7} ms  "
+                        f"json {query['datasette_json_ms']:>7} ms  "
+                        f"page {query['search_page_ms']:>7} ms  "
+                        f"_q {query['table_q_ms']:>7} ms  ({query['results']} results)"
+                    )
+                table += rows
+                (work / f"search-{size}.db").unlink(missing_ok=True)
+        if "store" in chosen:
+            sizes = [10_000, 100_000] + ([1_000_000] if args.large else [])
+            growth = store_growth.run(sizes)
+            report["store_growth"] = growth
+            rows = store_rows(growth, sizes)
+            print_table("Add one statement (record_page: dedup, version, LSH reprints)", rows)
+            table += rows
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.only and RESULTS.exists():
+        report = {**json.loads(RESULTS.read_text(encoding="utf-8")), **report}
+    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nSaved {RESULTS}")
 
 

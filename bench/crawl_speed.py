@@ -69,8 +69,7 @@ def raw_fetch(site: ServedSite, config: Path, pages: int) -> dict[str, Any]:
 def trafilatura_rate(generated: GeneratedSite) -> dict[str, Any]:
     """Plain trafilatura.extract on every page, in this one process."""
     texts = [
-        (generated.root / path.lstrip("/")).read_bytes().decode("utf-8")
-        for path in generated.pages
+        (generated.root / path.lstrip("/")).read_bytes().decode("utf-8") for path in generated.pages
     ]
     started = time.perf_counter()
     extracted = sum(1 for text in texts if trafilatura.extract(text))

@@ -56,9 +56,7 @@ def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
         stderr = err.read().decode("utf-8", "replace")
     Path(f"{out_path}.out").unlink(missing_ok=True)
     Path(f"{out_path}.err").unlink(missing_ok=True)
-    return Ran(
-        started, ended, process.returncode, stdout, stderr, round(usage.ru_maxrss / 1024, 1)
-    )
+    return Ran(started, ended, process.returncode, stdout, stderr, round(usage.ru_maxrss / 1024, 1))
 
 
 def communique(*args: str) -> list[str]:

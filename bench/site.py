@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).parent / "templates"
 BODY_BYTES = 8_000  # article text per page; the page around it brings a page to ~16 KB
 
-EN_WORDS = (
+_EN_VOCABULARY = (
     "the ministry government minister foreign affairs cooperation security development "
     "dialogue sovereignty economic trade partners region peace stability citizens consular "
     "agreement council policy spokesperson remarks press conference announcement bilateral "
@@ -30,7 +30,8 @@ EN_WORDS = (
     "multilateral united nations resolution sanctions humanitarian assistance border "
     "maritime territorial integrity interference internal affairs strongly opposes urges "
     "side concerned measures long-term strategic partnership comprehensive"
-).split()
+)
+EN_WORDS = _EN_VOCABULARY.split()
 EN_OPENINGS = (
     "Spokesperson said that",
     "The Ministry of Foreign Affairs stated that",
@@ -39,14 +40,22 @@ EN_OPENINGS = (
     "The minister stressed that",
     "According to the joint statement,",
 )
-ZH_PHRASES = (
+_ZH_VOCABULARY = (
     "外交部发言人 表示 中方 坚决反对 有关国家 合作 发展 安全 稳定 和平 对话 经济 贸易 伙伴 "
     "地区 公民 领事 协议 政策 双边关系 相互尊重 原则 承诺 峰会 代表团 会谈 框架 投资 基础设施 "
     "气候变化 卫生 教育 交流 友谊 人民 国际社会 负责任 建设性 努力 支持 倡议 全球 多边主义 "
     "联合国 决议 制裁 人道主义 援助 边境 海洋 领土完整 干涉 内政 敦促 有关方面 措施 长期 战略 "
     "伙伴关系 全面 推动 构建 人类命运共同体 高质量 共建 一带一路 务实合作 开放 共赢"
-).split()
-ZH_OPENINGS = ("发言人表示，", "外交部指出，", "中方认为，", "双方一致认为，", "部长强调，", "联合声明指出，")
+)
+ZH_PHRASES = _ZH_VOCABULARY.split()
+ZH_OPENINGS = (
+    "发言人表示，",
+    "外交部指出，",
+    "中方认为，",
+    "双方一致认为，",
+    "部长强调，",
+    "联合声明指出，",
+)
 
 
 @dataclass(frozen=True)
@@ -147,9 +156,7 @@ def generate(root: Path, count: int, seed: int = 7) -> GeneratedSite:
 
 
 def write_sitemap(root: Path, site: GeneratedSite, count: int) -> None:
-    entries = "".join(
-        f"<url><loc>{{{{base}}}}{path}</loc></url>\n" for path in site.pages[:count]
-    )
+    entries = "".join(f"<url><loc>{{{{base}}}}{path}</loc></url>\n" for path in site.pages[:count])
     (root / site.sitemap_path(count).lstrip("/")).write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'

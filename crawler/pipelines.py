@@ -6,7 +6,9 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import sqlite3
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
 from scrapy import signals
@@ -26,10 +28,24 @@ def extraction_pool(workers: int) -> Executor:
     """One process pool per crawl process, shared by every source crawled in it."""
     global _pool
     if _pool is None:
-        # forkserver: forking a process that runs the reactor's threads is unsafe.
+        # forkserver: forking a process that runs the reactor's threads is unsafe; the
+        # server imports the cleaner once, so every worker starts with it loaded.
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["archive.clean"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
     return _pool
+
+
+def replace_broken_pool() -> None:
+    """A worker died (killed, out of memory, a crash in lxml): start a fresh pool."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+    _pool = None
+
+
+def is_disk_full(error: sqlite3.OperationalError) -> bool:
+    return "full" in str(error)  # "database or disk is full"
 
 
 class ArchivePipeline:
@@ -39,6 +55,8 @@ class ArchivePipeline:
         self.workers = crawler.settings.getint("COMMUNIQUE_EXTRACT_WORKERS")
         self.archive: Archive | None = None
         self.crawl_id = 0
+        self.disk_full: str | None = None
+        self.closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -61,28 +79,59 @@ class ArchivePipeline:
         if self.archive is None:
             return
         links = self.crawler.stats.get_value("communique/links_found", 0)
-        self.archive.finish_crawl(self.crawl_id, reason, links)
-        problem = health.judge(self.archive.db, self.crawl_id)
-        if problem:
-            logger.warning("%s: unhealthy: %s", problem.source_id, problem.reason)
-        self.archive.close()
+        try:
+            self.archive.finish_crawl(self.crawl_id, reason, links)
+            problem = health.judge(self.archive.db, self.crawl_id)
+            if problem:
+                logger.warning("%s: unhealthy: %s", problem.source_id, problem.reason)
+        except sqlite3.OperationalError as error:
+            if not is_disk_full(error):
+                raise
+            self.crawler.stats.set_value("communique/disk_full", str(error))
+        finally:
+            self.archive.close()
 
     async def clean(self, fetched: Fetched) -> Cleaned:
         """Clean a page in a worker process; a cleaner crash is recorded, never fatal."""
         if fetched.http_status >= 400:
             return Cleaned(status="http_error", url=fetched.url)
-        # Workers import only archive.clean, never Scrapy.
-        future = extraction_pool(self.workers).submit(
-            clean_page, fetched.body, fetched.url, fetched.content_type, self.hints
-        )
         try:
+            # Workers import only archive.clean, never Scrapy.
+            future = extraction_pool(self.workers).submit(
+                clean_page, fetched.body, fetched.url, fetched.content_type, self.hints
+            )
             return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            replace_broken_pool()
+            logger.warning("%s: cleaning %s killed its worker", fetched.source_id, fetched.url)
+            reason = "cleaning failed: the worker process died on this page"
+            return Cleaned(status="clean_failed", url=fetched.url, reason=reason)
         except Exception as error:
             logger.exception("%s: cleaning %s failed", fetched.source_id, fetched.url)
             reason = f"cleaning failed: {type(error).__name__}: {error}"
             return Cleaned(status="clean_failed", url=fetched.url, reason=reason)
 
     async def process_item(self, item: Any) -> Any:
+        if self.disk_full:
+            return item  # the crawl is closing: nothing more can be written
+        try:
+            await self.record(item)
+        except sqlite3.OperationalError as error:
+            if not is_disk_full(error):
+                raise
+            if self.disk_full:
+                return item  # another page in flight hit the same wall: already stopping
+            # Every committed page is intact (one transaction each); stop, don't flail.
+            self.disk_full = str(error)
+            self.crawler.stats.set_value("communique/disk_full", str(error))
+            spider: Any = self.crawler.spider
+            logger.warning("%s: stopping: %s", spider.name, error)
+            engine: Any = self.crawler.engine
+            # Kept: a task nobody references can be collected before it runs.
+            self.closing = asyncio.ensure_future(engine.close_spider_async(reason="disk_full"))
+        return item
+
+    async def record(self, item: Any) -> None:
         assert self.archive is not None
         stats = self.crawler.stats
         if isinstance(item, FetchErrorItem):
@@ -106,4 +155,3 @@ class ArchivePipeline:
                 logger.warning("%s: %s %s: %s", fetched.source_id, outcome, fetched.url, reason)
             else:
                 logger.info("%s: %s %s", fetched.source_id, outcome, fetched.url)
-        return item

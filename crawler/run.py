@@ -19,6 +19,10 @@ from crawler.sources import Config, Source
 from crawler.spiders import spider_for
 
 
+class DiskFull(Exception):
+    """The archive's disk filled up mid-crawl; every page recorded before is intact."""
+
+
 def crawl_settings(
     config_path: str,
     db_path: Path,
@@ -51,6 +55,19 @@ class _OperatorFilter(logging.Filter):
         )
 
 
+class OneLineFormatter(logging.Formatter):
+    """A record's exception as its last line only: a terminal or cron mail is not the place
+    for tracebacks (the log file keeps them, and --log-level DEBUG shows them)."""
+
+    def formatException(self, ei: Any) -> str:
+        lines = super().formatException(ei).strip().splitlines()
+        return f"  ({lines[-1]})" if lines else ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace("\n  (", " (", 1)
+
+
 def configure_logging(level: str, log_file: Path | None = None, console: Any = None) -> None:
     """Lines with source and URL; Scrapy's own INFO chatter only at DEBUG.
 
@@ -67,7 +84,8 @@ def configure_logging(level: str, log_file: Path | None = None, console: Any = N
         handlers.append(RichHandler(console=console, show_path=False, markup=False))
     else:
         stream = logging.StreamHandler()
-        stream.setFormatter(formatter)
+        brief = OneLineFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        stream.setFormatter(formatter if level == "DEBUG" else brief)
         handlers.append(stream)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +142,11 @@ def run_crawl(
             # A finished crawl's queue is spent; kept, its seen-requests filter would
             # make the next crawl skip every page.
             shutil.rmtree(job_dir(db_path, source.id), ignore_errors=True)
+    for crawler in crawlers:
+        if crawler.stats.get_value("communique/disk_full"):
+            raise DiskFull(
+                f"{db_path}: disk full ({crawler.stats.get_value('communique/disk_full')})"
+            )
     crawl_ids = [crawler.stats.get_value("communique/crawl_id") for crawler in crawlers]
     archive = Archive(db_path)
     try:

@@ -204,12 +204,6 @@ def fill(disk: Path, leave: int) -> None:
         handle.write(b"\0" * max(0, free - leave))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs crawler/pipelines.py + archive/cli.py: stop the crawl on "
-    "sqlite3.OperationalError 'database or disk is full' and exit 1 with one line "
-    "'Error: <db>: disk full …' (today: a traceback per page, exit 0)",
-)
 def test_disk_full_is_one_clear_error_and_the_archive_stays_intact(
     server: FaultyServer, tmp_path: Path
 ) -> None:
@@ -353,12 +347,6 @@ def crash_or_clean(
 
 
 @pytest.mark.enable_socket  # the process pool's forkserver talks over a Unix socket
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs crawler/pipelines.py: submit() outside the try raises BrokenProcessPool "
-    "for every page after a worker dies; catch it, record the page, and replace the pool "
-    "(reset the module's _pool) so later pages are cleaned",
-)
 def test_a_dead_cleaning_worker_is_recorded_and_the_crawl_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,7 +51,7 @@ TABLES = [
     "crawls",
     "crawl_errors",
 ]
-FACETS = ["source_id", "issuer", "language", "year", "status"]
+FACETS = ["source_id", "issuer", "language", "year", "status", "wechat_account"]
 BULK = 1_250  # more than Datasette's 1,000-row page, so CSV must stream past it
 UNDATED = 5  # statements without a date must not break paging
 CHINESE_TEXT = "中华人民共和国外交部发言人答记者问：“我们坚决反对”，并表示严重关切。\n第二段。"

@@ -60,7 +60,7 @@ def test_valid_file_gives_typed_sources() -> None:
     [
         (
             ("kind: listing", "kind: html"),
-            "config/sources.yaml: sources[1] (mfa-zh): kind: must be one of feed, sitemap, listing, urls (line 12)",
+            "config/sources.yaml: sources[1] (mfa-zh): kind: must be one of feed, sitemap, listing, urls, wechat (line 12)",
         ),
         (
             ("    max_pages: 3\n", "    max_pages: 3\n    colour: red\n"),
@@ -138,5 +138,5 @@ def test_sources_check_exits_2_with_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"Error: {path}: sources[0] (mfa-en): kind: must be one of feed, sitemap, listing, urls (line 7)"
+        f"Error: {path}: sources[0] (mfa-en): kind: must be one of feed, sitemap, listing, urls, wechat (line 7)"
     )

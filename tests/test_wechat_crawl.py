@@ -211,11 +211,6 @@ def test_wechat_requests_are_throttled_and_paused_after_walls(
     assert bridge, "the bridge feeds were fetched"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="archive/health.py counts captcha captures only; walls are crawl_errors rows "
-    "(captcha: …, rate_limited: …): see the report for the one-line change",
-)
 def test_walls_show_in_source_health(crawled: Any) -> None:
     db_path, _, _ = crawled
     health = rows(db_path, "select health, health_reason from sources")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.atomic import atomic_open
 from archive.serve import check_archive
 
 COLUMNS = (
@@ -87,7 +86,6 @@ def export_statements(db_path: Path, out_dir: Path, today: date | None = None) -
         result = _write_csv(out_dir / snapshot_name(day), COLUMNS, cursor)
     finally:
         conn.close()
-    _fsync_dir(out_dir)
     return result
 
 
@@ -184,12 +182,8 @@ def export_snapshot(
         ],
     }
     manifest_path = out_dir / MANIFEST
-    _write_atomically(
-        manifest_path,
-        lambda out: out.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"),
-        encoding="utf-8",
-    )
-    _fsync_dir(out_dir)
+    with atomic_open(manifest_path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return SnapshotResult(manifest_path, tuple(files), since_text)
 
 
@@ -210,9 +204,7 @@ def _sha256(path: Path) -> str:
 def _write_csv(final: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> ExportResult:
     """Write a CSV (UTF-8 with BOM, CRLF, RFC 4180) under its final name only when complete."""
     count = 0
-
-    def write(out: Any) -> None:
-        nonlocal count
+    with atomic_open(final, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, dialect="excel")  # CRLF rows, minimal RFC 4180 quoting
         writer.writerow(columns)
         fetchmany = getattr(rows, "fetchmany", None)
@@ -220,42 +212,8 @@ def _write_csv(final: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
             for row in rows:
                 writer.writerow(row)
                 count += 1
-            return
-        while batch := fetchmany(BATCH_SIZE):
-            writer.writerows(batch)
-            count += len(batch)
-
-    _write_atomically(final, write, encoding="utf-8-sig", newline="")
+        else:
+            while batch := fetchmany(BATCH_SIZE):
+                writer.writerows(batch)
+                count += len(batch)
     return ExportResult(path=final, row_count=count)
-
-
-def _write_atomically(final: Path, write: Any, encoding: str, newline: str | None = None) -> None:
-    # Hidden, unique name in the same directory, so the rename is atomic and two
-    # exports running at once never write into the same file.
-    tmp = final.parent / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        # Explicit mode bits (not mkstemp's 0600) so the snapshot is as readable as any
-        # file the user creates.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with open(fd, "w", encoding=encoding, newline=newline) as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable, so a power cut cannot lose the finished snapshot."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform; the data itself is already synced
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

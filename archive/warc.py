@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -28,6 +27,7 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.utils import BUFF_SIZE
 from warcio.warcwriter import WARCWriter
 
+from archive.atomic import atomic_open
 from archive.clean import Cleaned, clean_page
 from archive.reextract import QUEUE_PER_WORKER, map_in_workers
 from archive.store import Archive, CrawlSummary, Fetched, HistorySettings
@@ -114,8 +114,6 @@ def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExp
     Content-Length is the stored body's. Feed, sitemap and listing captures carry a
     `Communique-Role: index` field. The file appears under its name only when complete.
     """
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.parent / f".{out_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
     records = captures = 0
     try:
@@ -128,7 +126,7 @@ def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExp
             f"from captures {where} order by id",
             source_ids,
         )
-        with open(tmp, "wb") as out:
+        with atomic_open(out_path, "wb") as out:
             writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
             info = {
                 "software": SOFTWARE,
@@ -204,12 +202,6 @@ def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExp
                 writer.write_record(record)
                 records += 2
                 captures += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
         conn.close()
     return WarcExportResult(records=records, captures=captures)

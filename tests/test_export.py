@@ -159,7 +159,7 @@ def test_failure_leaves_no_partial_snapshot(
         raise OSError(28, "No space left on device")
 
     # Fails once every row is written but before the rename, as a full disk would.
-    monkeypatch.setattr("archive.export.os.fsync", disk_full)
+    monkeypatch.setattr("archive.atomic.os.fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         export_statements(archive_path, out_dir, today=DAY)
     assert [p.name for p in out_dir.iterdir()] == ["statements-2024-03-09.csv"]

@@ -31,6 +31,13 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="The sources file.",
 )
+sources_option = click.option(
+    "--source",
+    "source_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only this source (repeatable; default: all).",
+)
 db_option = click.option(
     "--db",
     "db_path",
@@ -85,13 +92,7 @@ def main() -> None:
 @main.command()
 @config_option
 @db_option
-@click.option(
-    "--source",
-    "source_ids",
-    multiple=True,
-    metavar="ID",
-    help="Crawl only this source (repeatable).",
-)
+@sources_option
 @click.option(
     "--due",
     is_flag=True,
@@ -726,9 +727,7 @@ def schedule_show(config_path: str, db_path: Path) -> None:
 @main.command()
 @config_option
 @db_option
-@click.option(
-    "--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable)."
-)
+@sources_option
 def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> None:
     """Re-run the cleaner over the stored raw captures of statements.
 
@@ -769,9 +768,7 @@ def warc() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The .warc.gz file to write.",
 )
-@click.option(
-    "--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable)."
-)
+@sources_option
 def warc_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...]) -> None:
     """Write the archive's captures as WARC request/response/revisit records.
 

@@ -8,16 +8,20 @@ however large the archive is, and nothing has to be rebuilt in memory at start-u
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import numpy as np
 import sqlite_utils
 from datasketch import MinHash, MinHashLSH
 
+from archive.clean import STATUS_OK, Cleaned
 from archive.identity import normalise_text
 
 NUM_PERM = 128
 SHINGLE = 5  # characters: works for Chinese (no spaces) and English alike
+SIGNATURE_DTYPE = MinHash(num_perm=1).hashvalues.dtype
 MINHASHES = "minhashes"
 MINHASH_BANDS = "minhash_bands"
 
@@ -37,9 +41,8 @@ def signature(text: str) -> MinHash:
     return minhash
 
 
-def _bucket_keys(minhash: MinHash, threshold: float) -> list[tuple[int, str]]:
+def _bucket_keys(values: np.ndarray, threshold: float) -> list[tuple[int, str]]:
     band_count, rows = bands(threshold)
-    values = minhash.hashvalues
     return [
         (
             band,
@@ -60,20 +63,37 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
         db.table(MINHASH_BANDS).create_index(["statement_id"])
 
 
+def signed(clean: Callable[..., Cleaned], *args: Any) -> tuple[Cleaned, bytes | None]:
+    """Clean a page and sign its text: run together in a worker process, so the archive's
+    writer (the crawler's reactor thread) does not spend its time hashing shingles."""
+    cleaned = clean(*args)
+    if cleaned.status != STATUS_OK or not cleaned.text:
+        return cleaned, None
+    return cleaned, signature(cleaned.text).hashvalues.tobytes()
+
+
 def index_statement(
-    db: sqlite_utils.Database, statement_id: str, text: str, threshold: float
+    db: sqlite_utils.Database,
+    statement_id: str,
+    text: str,
+    threshold: float,
+    signed_text: bytes | None = None,
 ) -> list[tuple[str, float]]:
     """(Re)index one statement; return the statements of other sources it is a reprint of.
 
     Candidates come from shared LSH buckets, then are kept only if the estimated
-    Jaccard similarity of the two signatures reaches the threshold.
+    Jaccard similarity of the two signatures reaches the threshold. `signed_text` is the
+    text's signature when a worker already computed it.
     """
-    minhash = signature(text)
-    keys = _bucket_keys(minhash, threshold)
+    if signed_text is None:
+        values = signature(text).hashvalues
+    else:
+        values = np.frombuffer(signed_text, dtype=SIGNATURE_DTYPE)
+    keys = _bucket_keys(values, threshold)
     db.execute(f"delete from {MINHASH_BANDS} where statement_id = ?", [statement_id])
     db.execute(
         f"insert or replace into {MINHASHES} (statement_id, signature) values (?, ?)",
-        [statement_id, minhash.hashvalues.tobytes()],
+        [statement_id, values.tobytes()],
     )
     db.conn.executemany(
         f"insert into {MINHASH_BANDS} (band, bucket, statement_id) values (?, ?, ?)",
@@ -91,8 +111,8 @@ def index_statement(
     ).fetchall()
     found = []
     for other_id, blob in candidates:
-        other = np.frombuffer(blob, dtype=minhash.hashvalues.dtype)
-        similarity = float(np.count_nonzero(other == minhash.hashvalues)) / NUM_PERM
+        other = np.frombuffer(blob, dtype=SIGNATURE_DTYPE)
+        similarity = float(np.count_nonzero(other == values)) / NUM_PERM
         if similarity >= threshold:
             found.append((other_id, round(similarity, 3)))
     return found

@@ -310,11 +310,16 @@ class Archive:
             self._seen_again(known, fetched.fetched_at, canonical)
         return UNCHANGED
 
-    def record_page(self, crawl_id: int, fetched: Fetched, cleaned: Cleaned) -> str:
-        """Record one statement page; returns its outcome (new, changed, unchanged, …)."""
+    def record_page(
+        self, crawl_id: int, fetched: Fetched, cleaned: Cleaned, signature: bytes | None = None
+    ) -> str:
+        """Record one statement page; returns its outcome (new, changed, unchanged, …).
+
+        `signature` is the text's MinHash when a worker already computed it.
+        """
         with self.db.atomic():
             if fetched.http_status < 400 and cleaned.status == STATUS_OK and cleaned.text:
-                return self._record_statement(crawl_id, fetched, cleaned)
+                return self._record_statement(crawl_id, fetched, cleaned, signature)
             canonical = canonical_url(fetched.url)
             gone = _gone_status(fetched, cleaned)
             known = self._find_by_identity(cleaned.identity) or self._find_by_url(canonical)
@@ -359,7 +364,9 @@ class Archive:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _record_statement(self, crawl_id: int, fetched: Fetched, cleaned: Cleaned) -> str:
+    def _record_statement(
+        self, crawl_id: int, fetched: Fetched, cleaned: Cleaned, signature: bytes | None
+    ) -> str:
         assert cleaned.text is not None
         canonical = canonical_url(fetched.url)
         fingerprint = text_fingerprint(cleaned.text)
@@ -408,7 +415,7 @@ class Archive:
         else:
             self._write_version(found, cleaned, fingerprint, now, capture_id)
             self._seen_again(found, now, canonical, counted=True)
-            self._link_reprints(sid, cleaned.text, now)
+            self._link_reprints(sid, cleaned.text, now, signature)
         if found["status"] != LIVE:
             self._note_back(found, capture_id, now)
         return outcome
@@ -539,9 +546,10 @@ class Archive:
             },
         )
 
-    def _link_reprints(self, sid: str, text: str, now: str) -> None:
+    def _link_reprints(self, sid: str, text: str, now: str, signature: bytes | None) -> None:
         threshold = self.history.reprint_threshold
-        for other_id, similarity in reprints.index_statement(self.db, sid, text, threshold):
+        found = reprints.index_statement(self.db, sid, text, threshold, signature)
+        for other_id, similarity in found:
             for a, b in ((sid, other_id), (other_id, sid)):
                 self.db.execute(
                     "insert into related (statement_id, related_id, similarity, relation, "

@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 
 from archive import health
 from archive.clean import Cleaned, clean_page
+from archive.reprints import signed
 from archive.store import ERROR, GONE, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
 
@@ -31,7 +32,7 @@ def extraction_pool(workers: int) -> Executor:
         # forkserver: forking a process that runs the reactor's threads is unsafe; the
         # server imports the cleaner once, so every worker starts with it loaded.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["archive.clean"])
+        context.set_forkserver_preload(["archive.clean", "archive.reprints"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
     return _pool
 
@@ -91,25 +92,25 @@ class ArchivePipeline:
         finally:
             self.archive.close()
 
-    async def clean(self, fetched: Fetched) -> Cleaned:
-        """Clean a page in a worker process; a cleaner crash is recorded, never fatal."""
+    async def clean(self, fetched: Fetched) -> tuple[Cleaned, bytes | None]:
+        """Clean and sign a page in a worker process; a cleaner crash is recorded, not fatal."""
         if fetched.http_status >= 400:
-            return Cleaned(status="http_error", url=fetched.url)
+            return Cleaned(status="http_error", url=fetched.url), None
         try:
-            # Workers import only archive.clean, never Scrapy.
+            # Workers import only archive.clean and archive.reprints, never Scrapy.
             future = extraction_pool(self.workers).submit(
-                clean_page, fetched.body, fetched.url, fetched.content_type, self.hints
+                signed, clean_page, fetched.body, fetched.url, fetched.content_type, self.hints
             )
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             replace_broken_pool()
             logger.warning("%s: cleaning %s killed its worker", fetched.source_id, fetched.url)
             reason = "cleaning failed: the worker process died on this page"
-            return Cleaned(status="clean_failed", url=fetched.url, reason=reason)
+            return Cleaned(status="clean_failed", url=fetched.url, reason=reason), None
         except Exception as error:
             logger.exception("%s: cleaning %s failed", fetched.source_id, fetched.url)
             reason = f"cleaning failed: {type(error).__name__}: {error}"
-            return Cleaned(status="clean_failed", url=fetched.url, reason=reason)
+            return Cleaned(status="clean_failed", url=fetched.url, reason=reason), None
 
     async def process_item(self, item: Any) -> Any:
         if self.disk_full:
@@ -147,8 +148,8 @@ class ArchivePipeline:
             outcome = self.archive.record_if_unchanged(self.crawl_id, fetched)
             cleaned = None
             if outcome is None:
-                cleaned = await self.clean(fetched)
-                outcome = self.archive.record_page(self.crawl_id, fetched, cleaned)
+                cleaned, signature = await self.clean(fetched)
+                outcome = self.archive.record_page(self.crawl_id, fetched, cleaned, signature)
             stats.inc_value(f"communique/{outcome}")
             if cleaned is not None and outcome in (ERROR, NOT_STATEMENT, GONE):
                 reason = cleaned.reason or f"HTTP {fetched.http_status}"

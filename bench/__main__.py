@@ -36,11 +36,18 @@ def crawl_rows(crawl: dict[str, Any]) -> list[Row]:
     raw, traf, full, small = (
         crawl["raw_fetch"], crawl["trafilatura"], crawl["crawl"], crawl["crawl_small"]
     )  # fmt: skip
+    parts = crawl["parts"]
     rows: list[Row] = [
         ("R raw Scrapy fetch", f"{raw['pages_per_s']} pages/s", ""),
         ("T trafilatura.extract, 1 process", f"{traf['pages_per_s']} pages/s", ""),
         (f"L = min(R, {crawl['cores']} × T)", f"{crawl['limit_pages_per_s']} pages/s", ""),
         ("P communique crawl → clean → store", f"{full['pages_per_s']} pages/s", ""),
+        (
+            "  per page, 1 process: clean_page | record_page",
+            f"{parts['clean_page_ms']} | {parts['record_page_ms']} ms "
+            f"(MinHash {parts['minhash_signature_ms']} ms of it)",
+            "(where P's time goes)",
+        ),
         ("P / L", f"{crawl['p_over_l']}", "≥ 0.85"),
         (
             f"peak RSS, {small['pages']:,} → {full['pages']:,} pages",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,25 +28,41 @@ class Ran:
         return self.ended - self.started
 
 
-def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
-    """Run a command to its end; its peak RSS comes from wait4's resource usage.
+# Runs the command and writes the peak RSS (KiB) of its processes to the file named
+# first: a small process of its own, because a child forked from this (large) one keeps
+# this one's high-water mark in its own across exec.
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
 
-    wait4 reports the child and the descendants it waited for, so this is the largest
-    of the crawl process and its reaped helpers, for this run alone.
+
+def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
+    """Run a command to its end, with its wall time, output and peak RSS.
+
+    The peak is the largest of the command's process and the descendants it waited for,
+    for this run alone (getrusage of a wrapper's children).
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-{os.getpid()}-{time.time_ns()}"
+    rss_path = Path(f"{out_path}.rss")
+    wrapped = [sys.executable, "-S", "-c", _MEASURE, str(rss_path), *command]
     with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
         started = time.time()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            wrapped, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True
+        )
         deadline = started + timeout
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.time() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
+                os.killpg(process.pid, signal.SIGKILL)  # the command and its helpers
+                pid, status = os.waitpid(process.pid, 0)
                 break
             time.sleep(0.01)
         ended = time.time()
@@ -54,9 +71,10 @@ def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    Path(f"{out_path}.out").unlink(missing_ok=True)
-    Path(f"{out_path}.err").unlink(missing_ok=True)
-    return Ran(started, ended, process.returncode, stdout, stderr, round(usage.ru_maxrss / 1024, 1))
+    max_rss_kib = int(rss_path.read_text() or 0) if rss_path.exists() else 0
+    for path in (Path(f"{out_path}.out"), Path(f"{out_path}.err"), rss_path):
+        path.unlink(missing_ok=True)
+    return Ran(started, ended, process.returncode, stdout, stderr, round(max_rss_kib / 1024, 1))
 
 
 def communique(*args: str) -> list[str]:

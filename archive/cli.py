@@ -196,7 +196,6 @@ def _crawl_locked(
 ) -> None:
     from archive.store import Archive
     from crawler import due as scheduling
-    from crawler.run import DiskFull, run_crawl
 
     recheck_only: list[str] = []
     if due:
@@ -211,6 +210,8 @@ def _crawl_locked(
         if not sources:
             click.echo("Nothing is due.")
             return
+    from crawler.run import DiskFull, run_crawl  # Scrapy: only once there is work to do
+
     interactive = sys.stderr.isatty() if progress is None else progress
     try:
         summaries = run_crawl(

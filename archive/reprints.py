@@ -10,18 +10,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlite_utils
-from datasketch import MinHash, MinHashLSH
 
-from archive.clean import STATUS_OK, Cleaned
+from archive.cleaned import STATUS_OK, Cleaned
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 from archive.identity import normalise_text
 
 NUM_PERM = 128
 SHINGLE = 5  # characters: works for Chinese (no spaces) and English alike
-SIGNATURE_DTYPE = MinHash(num_perm=1).hashvalues.dtype
+# datasketch's hash values (32-bit) as stored in `minhashes.signature`. datasketch itself
+# (with scipy) is imported only where signatures are made: a `crawl --due` with nothing
+# due should not pay for it.
+SIGNATURE_DTYPE = np.dtype(np.uint32)
 MINHASHES = "minhashes"
 MINHASH_BANDS = "minhash_bands"
 
@@ -29,11 +34,16 @@ MINHASH_BANDS = "minhash_bands"
 @cache
 def bands(threshold: float) -> tuple[int, int]:
     """(bands, rows per band) that datasketch finds best for this threshold."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     return lsh.b, lsh.r
 
 
 def signature(text: str) -> MinHash:
+    """MinHash of the text's 5-character shingles (whitespace and width folded away)."""
+    from datasketch import MinHash
+
     compact = normalise_text(text).replace(" ", "")
     shingles = {compact[i : i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
     minhash = MinHash(num_perm=NUM_PERM)
@@ -69,7 +79,7 @@ def signed(clean: Callable[..., Cleaned], *args: Any) -> tuple[Cleaned, bytes | 
     cleaned = clean(*args)
     if cleaned.status != STATUS_OK or not cleaned.text:
         return cleaned, None
-    return cleaned, signature(cleaned.text).hashvalues.tobytes()
+    return cleaned, signature(cleaned.text).hashvalues.astype(SIGNATURE_DTYPE).tobytes()
 
 
 def index_statement(
@@ -86,7 +96,7 @@ def index_statement(
     text's signature when a worker already computed it.
     """
     if signed_text is None:
-        values = signature(text).hashvalues
+        values = signature(text).hashvalues.astype(SIGNATURE_DTYPE)
     else:
         values = np.frombuffer(signed_text, dtype=SIGNATURE_DTYPE)
     keys = _bucket_keys(values, threshold)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import clean, diff, reprints, schema, search
-from archive.clean import STATUS_OK, Cleaned
+from archive import diff, reprints, schema, search
+from archive.cleaned import GONE_STATUSES, STATUS_OK, Cleaned
 from archive.identity import canonical_url, statement_id, text_fingerprint
 from archive.recheck import RecheckSchedule, next_check
 
@@ -109,8 +109,7 @@ def _gone_status(fetched: Fetched, cleaned: Cleaned) -> tuple[str, str] | None:
     """(status, reason) when the page definitively says the statement is gone."""
     if fetched.http_status in DEFINITIVE_HTTP:
         return DEFINITIVE_HTTP[fetched.http_status], f"HTTP {fetched.http_status}"
-    gone: frozenset[str] = clean.GONE_STATUSES
-    if fetched.http_status < 400 and cleaned.status in gone:
+    if fetched.http_status < 400 and cleaned.status in GONE_STATUSES:
         return cleaned.status, cleaned.reason or cleaned.status
     return None
 

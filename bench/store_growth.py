@@ -77,7 +77,7 @@ def fill(archive: Archive, count: int, rng: random.Random) -> None:
                 db.table(table).insert_all(items, batch_size=2000)
                 items.clear()
 
-    dtype = reprints.signature("x").hashvalues.dtype
+    dtype = reprints.SIGNATURE_DTYPE
     signatures = np.random.default_rng(count).integers(0, 2**32, size=(count, reprints.NUM_PERM))
     with db.atomic():
         for n in range(count):

@@ -12,7 +12,7 @@ import yaml
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from archive.clean import Hints
+from archive.cleaned import Hints
 from archive.recheck import RecheckSchedule, parse_duration
 from archive.store import HistorySettings
 

@@ -6,9 +6,7 @@ and any later re-extraction all call exactly this.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from lxml.html import HtmlElement
 
@@ -27,6 +25,20 @@ from archive.clean.metadata import (
 from archive.clean.overrides import drop_element, read_overrides, select
 from archive.clean.sniff import sniff_not_html
 from archive.clean.soft404 import soft_404
+from archive.cleaned import (
+    GONE_STATUSES,
+    STATUS_BLOCKED,
+    STATUS_CAPTCHA,
+    STATUS_DELETED,
+    STATUS_EMPTY,
+    STATUS_EXPIRED,
+    STATUS_NOT_FOUND,
+    STATUS_NOT_HTML,
+    STATUS_OK,
+    STATUS_UNAVAILABLE,
+    Cleaned,
+    Hints,
+)
 
 __all__ = [
     "GONE_STATUSES",
@@ -45,72 +57,11 @@ __all__ = [
     "clean_page",
 ]
 
-# Statuses a page can come out with. `ok` is a statement; everything else is recorded on
-# the capture only and never becomes statement text.
-STATUS_OK = "ok"
-STATUS_NOT_HTML = "not_html"  # PDF, image, binary served as anything
-STATUS_EMPTY = "empty"  # HTML, but no statement text could be extracted
-# The page says the statement is gone or cannot be shown; `reason` quotes the page.
-STATUS_DELETED = "deleted"  # removed by its publisher (该内容已被发布者删除)
-STATUS_BLOCKED = "blocked"  # removed by the platform (此内容因违规无法查看)
-STATUS_UNAVAILABLE = "unavailable"  # cannot be shown, no cause given (该内容暂时无法查看)
-STATUS_EXPIRED = "expired"  # a temporary link that has run out (链接已过期)
-STATUS_NOT_FOUND = "not_found"  # a soft 404: an error page served with HTTP 200
-STATUS_CAPTCHA = "captcha"  # a verification wall (环境异常): try again later, nothing is known
-
-# Definitive: the statement is gone from this URL. A captcha says nothing about the page.
-GONE_STATUSES = frozenset(
-    (STATUS_DELETED, STATUS_BLOCKED, STATUS_UNAVAILABLE, STATUS_EXPIRED, STATUS_NOT_FOUND)
-)
-
 # Less text than this after cleaning is a menu, a stub or an index, not a statement.
 MIN_TEXT_CHARS = 40
 # Pages longer than this (decoded characters) are not checked for "content gone" notices
 # unless they are WeChat pages: error pages are small, articles quoting the words are not.
 MAX_GONE_PAGE_CHARS = 60_000
-
-
-@dataclass(frozen=True)
-class Cleaned:
-    """What the archive stores for one page."""
-
-    status: str
-    url: str
-    title: str | None = None
-    text: str | None = None
-    published: str | None = None  # ISO 8601: a date, or a full timestamp with offset
-    issuer: str | None = None
-    language: str | None = None  # ISO 639-1
-    reason: str | None = None  # why status is not ok, in words a person can read
-    encoding: str | None = None  # the charset the bytes were decoded with
-    # A stable key for sources whose URL is not the statement's identity: for WeChat
-    # "wechat:<biz>/<mid>/<idx>", the same for the short /s/<id> link and the long link.
-    identity: str | None = None
-    # WeChat articles: biz, mid, idx, sn, account, msg_source_url, modify_time (where given).
-    wechat: dict[str, str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Hints:
-    """What the source's config knows about its pages.
-
-    `issuer`, `language` and `timezone` are fallbacks. The CSS selectors are per-source
-    overrides for sites where the heuristics fail: `body` (the statement's element(s)),
-    `title`, `date`, `issuer_selector` (elements whose text is that field) and `drop`
-    (elements removed before anything else runs).
-    """
-
-    issuer: str | None = None
-    language: str | None = None
-    timezone: str | None = None  # IANA name, e.g. "Asia/Shanghai": gives page times an offset
-    body: str | None = None
-    title: str | None = None
-    date: str | None = None
-    issuer_selector: str | None = None
-    drop: tuple[str, ...] = ()
 
 
 def clean_page(

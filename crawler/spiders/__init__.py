@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
-from archive.clean import Hints
+from archive.cleaned import Hints
 from archive.store import CrawlPlan
 from crawler.sources import Config, CrawlSettings, Source, WechatRoute
 from crawler.spiders.base import SourceSpider

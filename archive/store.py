@@ -157,6 +157,12 @@ class Archive:
 
     def start_crawl(self, source_id: str) -> int:
         with self.db.atomic():
+            # The archive lock means no other crawl runs: one still "running" was killed.
+            self.db.execute(
+                "update crawls set status = 'interrupted', finish_reason = 'killed or crashed' "
+                "where source_id = ? and status = 'running'",
+                [source_id],
+            )
             crawl_id = self._insert(
                 schema.CRAWLS, {"source_id": source_id, "started": utc_now(), "status": "running"}
             )

@@ -17,6 +17,7 @@ COMMUNIQUE_RECHECK_ONLY: list[str] = []  # sources crawled for their due recheck
 COMMUNIQUE_REFETCH = False  # True: fetch known statements found on entry pages even if not due
 COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
 
+DUPEFILTER_CLASS = "crawler.dupefilter.RunDupeFilter"
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 
 # Politeness.

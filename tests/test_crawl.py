@@ -20,13 +20,12 @@ import pytest
 import sqlite_utils
 
 from tests.conftest import write_sources
+from tests.helpers import ROOT, communique, rows, served_archive
 from tests.sites.server import SiteServer
-from tests.test_serve import free_port, get, wait_until_up
+from tests.test_serve import get
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 
 # What a correct crawl of tests/sites/gov archives (see tests/sites/README.md).
 EXPECTED_STATEMENTS = {
@@ -38,24 +37,10 @@ EXPECTED_STATEMENTS = {
 }
 
 
-def communique(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMUNIQUE, *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=240
-    )
-
-
 def site_config(
     site: SiteServer, directory: Path, extra_sources: list[dict[str, Any]] | None = None
 ) -> Path:
     return write_sources(site.base_url, directory / "sources.yaml", extra_sources=extra_sources)
-
-
-def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    db = sqlite_utils.Database(db_path)
-    try:
-        return list(db.query(sql, params))
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="module")
@@ -388,15 +373,7 @@ def test_scrapy_list_and_crawl_work_from_the_project(gov_site: SiteServer, tmp_p
 
 def test_served_archive_shows_the_crawl_as_json_and_csv(crawled: Any) -> None:
     _, db_path, _, _ = crawled
-    port = free_port()
-    process = subprocess.Popen(
-        [COMMUNIQUE, "serve", "--db", str(db_path), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with served_archive(db_path) as base:
         statements = get(base, "/archive/statements.json?_shape=array&_size=max").json()
         assert len(statements) == sum(EXPECTED_STATEMENTS.values())
         table = list(
@@ -406,9 +383,6 @@ def test_served_archive_shows_the_crawl_as_json_and_csv(crawled: Any) -> None:
         assert any("镕" in row["title"] + row["text"] for row in table)
         found = get(base, "/archive/statements.json?_search=spokesperson&_shape=array").json()
         assert found and all(row["language"] == "en" for row in found)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_export_writes_a_dated_snapshot_of_the_crawl(crawled: Any, tmp_path: Path) -> None:

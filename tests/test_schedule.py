@@ -8,7 +8,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,18 +19,12 @@ from croniter import croniter
 
 from archive.lock import archive_lock, lock_path
 from tests.conftest import GOV_ROOT, write_sources
+from tests.helpers import COMMUNIQUE, communique
 from tests.sites.server import SiteServer
 
 pytestmark = pytest.mark.slow
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 LISTING = "mfa-zh/list/index.html"
-
-
-def communique(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMUNIQUE, *args], capture_output=True, text=True, check=False, timeout=240
-    )
 
 
 def count(db_path: Path, sql: str) -> Any:
@@ -178,6 +171,8 @@ def test_killed_crawl_resumes_with_nothing_lost_or_duplicated(
     assert count(db, "select count(distinct text_hash) from statements") == 23
     assert sqlite3.connect(db).execute("pragma integrity_check").fetchone()[0] == "ok"
     assert not any(jobs.iterdir())  # a finished crawl leaves no queue behind
+    statuses = [r["status"] for r in sqlite_utils.Database(db).query("select status from crawls")]
+    assert "interrupted" in statuses and "running" not in statuses
 
 
 def test_changed_markup_flags_the_source_and_notifies(site: SiteServer, tmp_path: Path) -> None:

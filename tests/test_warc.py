@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 import yaml
 from pytest_socket import socket_allow_hosts
 from warcio.archiveiterator import ArchiveIterator
@@ -25,6 +24,7 @@ from archive.store import Archive, Fetched
 from archive.warc import export_warc, import_warc, warc_date
 from crawler.sources import Source, load_config
 from tests.conftest import GOV_ROOT, write_sources
+from tests.helpers import rows
 from tests.sites.server import SiteServer
 
 pytestmark = pytest.mark.slow
@@ -49,14 +49,6 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=120,
     )
-
-
-def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    db = sqlite_utils.Database(db_path)
-    try:
-        return list(db.query(sql, params))
-    finally:
-        db.close()
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import pytest
 import sqlite_utils
 import yaml
 
+from tests.helpers import served_archive
 from tests.sites.wechat.site import BIZ, SHORT_IDS, WechatSite
-from tests.test_serve import free_port, get, wait_until_up
+from tests.test_serve import get
 
 pytestmark = pytest.mark.slow
 
@@ -220,18 +221,7 @@ def test_walls_show_in_source_health(crawled: Any) -> None:
 
 def test_datasette_facets_statements_by_wechat_account(crawled: Any) -> None:
     db_path, _, _ = crawled
-    port = free_port()
-    process = subprocess.Popen(
-        [COMMUNIQUE, "serve", "--db", str(db_path), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with served_archive(db_path) as base:
         page = get(base, "/archive/statements.json").json()
         facet = page["facet_results"]["wechat_account"]
         assert [(r["value"], r["count"]) for r in facet["results"]] == [("江城国家安全", 5)]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

@@ -419,7 +419,7 @@ class Archive:
             self._seen_again(found, now, canonical)
         else:
             self._write_version(found, cleaned, fingerprint, now, capture_id)
-            self._seen_again(found, now, canonical, counted=True)
+            self._seen_again(found, now, canonical)
             self._link_reprints(sid, cleaned.text, now, signature)
         if found["status"] != LIVE:
             self._note_back(found, capture_id, now)
@@ -485,15 +485,13 @@ class Archive:
         found["version_count"] = version
         search.update_search_index(self.db, found["id"])
 
-    def _seen_again(
-        self, found: dict[str, Any], now: str, canonical: str, *, counted: bool = True
-    ) -> None:
+    def _seen_again(self, found: dict[str, Any], now: str, canonical: str) -> None:
         """A sighting: bump counts and last-seen times, schedule the next recheck."""
         when = datetime.fromisoformat(now) if now else datetime.now(UTC)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         due = next_check(found["published"], found["first_seen"], when, self.history.recheck)
-        capture_count = (found["capture_count"] or 0) + (1 if counted else 0)
+        capture_count = (found["capture_count"] or 0) + 1
         self.db.table(schema.STATEMENTS).update(
             found["id"], {"last_seen": now, "capture_count": capture_count, "next_check": due}
         )

@@ -36,6 +36,8 @@ def politeness_settings(crawl: CrawlSettings) -> dict[str, Any]:
         "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        # Warn below the limit, never above it (a second warning for the same page).
+        "DOWNLOAD_WARNSIZE": crawl.max_page_bytes // 2,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "RETRY_TIMES": crawl.retries,
         "RETRY_BACKOFF_BASE": crawl.retry_backoff,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
+from tests.helpers import COMMUNIQUE
+
 PAGES = Path(__file__).parent / "pages"
 KEYS = {"url", "title", "text", "published", "issuer", "language", "status"}
 

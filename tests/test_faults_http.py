@@ -17,7 +17,6 @@ All sources run in the same two crawls so the whole matrix costs two process sta
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import sqlite_utils
 import yaml
 
 from crawler.spiders.sitemap import MAX_SITEMAPS
+from tests.helpers import COMMUNIQUE
 from tests.sites.faulty import (
     Behaviour,
     FaultyServer,
@@ -43,7 +43,6 @@ from tests.sites.faulty import (
 
 pytestmark = pytest.mark.slow
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 # Small limits so that every fault resolves in seconds: one retry after 0.5 s, 2 s timeout.
 # (A backoff well above AutoThrottle's delay, so that a retry without it is told apart.)
 CRAWL = {

@@ -10,7 +10,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -23,12 +22,12 @@ import yaml
 
 from archive.clean import Cleaned, Hints, clean_page
 from archive.store import Fetched
+from tests.helpers import COMMUNIQUE, communique
 from tests.sites.faulty import FaultyServer, page, slow, statement_html
 from tests.test_serve import free_port, get, wait_until_up
 
 pytestmark = pytest.mark.slow
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 CRAWL = {
     "download_delay": 0,
     "retry_backoff": 0.1,
@@ -92,12 +91,6 @@ def write_config(path: Path, sources: dict[str, list[str]], **crawl: Any) -> Pat
     data = {"crawl": {**CRAWL, **crawl}, "sources": entries}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def communique(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMUNIQUE, *args], capture_output=True, text=True, check=False, timeout=timeout
-    )
 
 
 def query(db: Path, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

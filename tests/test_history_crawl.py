@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ import sqlite_utils
 
 from archive.diff import apply_ops, version_document
 from tests.conftest import GOV_ROOT, write_sources
+from tests.helpers import COMMUNIQUE
 from tests.sites.server import SiteServer
 
 pytestmark = pytest.mark.slow
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 PAGES = Path(__file__).parent / "pages"
 EDITED = "mfa-en/xw/fyrbt/202408/t20240802_11100101.html"
 RESPACED = "mfa-en/xw/wjbxw/202407/t20240730_11100087.html"

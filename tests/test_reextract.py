@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from archive.reextract import WorkerDied, map_in_workers, reextract
 from archive.store import Archive, Fetched
 from crawler.sources import load_config
 from tests.conftest import GOV_ROOT, write_sources
+from tests.helpers import COMMUNIQUE
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 BASE = "http://127.0.0.1:8780"  # the demo config's URLs; nothing is fetched
 
 EN_PATH = "mfa-en/xw/fyrbt/202407/t20240726_11100075.html"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +16,8 @@ import pytest
 import sqlite_utils
 
 from crawler.middlewares import retry_after_seconds
+from tests.helpers import COMMUNIQUE
 
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 PAGE = (
     "<html><head><title>Notice on flood relief</title></head><body><article>"
     + "<p>The ministry announces emergency flood relief for the northern provinces.</p>" * 8

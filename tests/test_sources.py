@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.sources import ConfigError, load_config, parse_config
-
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
+from tests.helpers import COMMUNIQUE
 
 GOOD = """\
 crawl:

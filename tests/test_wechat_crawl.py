@@ -5,23 +5,19 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 import yaml
 
-from tests.helpers import served_archive
+from tests.helpers import communique, rows, served_archive
 from tests.sites.wechat.site import BIZ, SHORT_IDS, WechatSite
 from tests.test_serve import get
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMUNIQUE = str(Path(sys.executable).parent / "communique")
 DELAY = 0.3  # wechat_delay in the test config
 BACKOFF = 0.5  # wechat_backoff
 SLACK = 0.03  # timer and scheduling jitter allowed on the server's clock
@@ -68,20 +64,6 @@ def article_mid(target: str) -> str | None:
         return short[0] if short else None
     found = re.search(r"[?&]mid=(\d+)", target)
     return found.group(1) if found and target.startswith("/s?") else None
-
-
-def communique(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMUNIQUE, *args], capture_output=True, text=True, cwd=ROOT, check=False, timeout=120
-    )
-
-
-def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    db = sqlite_utils.Database(db_path)
-    try:
-        return list(db.query(sql, params))
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="module")

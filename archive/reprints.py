@@ -20,6 +20,7 @@ from archive.cleaned import STATUS_OK, Cleaned
 if TYPE_CHECKING:
     from datasketch import MinHash
 from archive.identity import normalise_text
+from archive.schema import MINHASH_BANDS, MINHASHES
 
 NUM_PERM = 128
 SHINGLE = 5  # characters: works for Chinese (no spaces) and English alike
@@ -27,8 +28,6 @@ SHINGLE = 5  # characters: works for Chinese (no spaces) and English alike
 # (with scipy) is imported only where signatures are made: a `crawl --due` with nothing
 # due should not pay for it.
 SIGNATURE_DTYPE = np.dtype(np.uint32)
-MINHASHES = "minhashes"
-MINHASH_BANDS = "minhash_bands"
 
 
 @cache
@@ -62,15 +61,6 @@ def _bucket_keys(values: np.ndarray, threshold: float) -> list[tuple[int, str]]:
         )
         for band in range(band_count)
     ]
-
-
-def ensure_tables(db: sqlite_utils.Database) -> None:
-    if not db.table(MINHASHES).exists():
-        db.table(MINHASHES).create({"statement_id": str, "signature": bytes}, pk="statement_id")
-    if not db.table(MINHASH_BANDS).exists():
-        db.table(MINHASH_BANDS).create({"band": int, "bucket": str, "statement_id": str})
-        db.table(MINHASH_BANDS).create_index(["band", "bucket"])
-        db.table(MINHASH_BANDS).create_index(["statement_id"])
 
 
 def signed(clean: Callable[..., Cleaned], *args: Any) -> tuple[Cleaned, bytes | None]:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -26,6 +26,8 @@ CAPTURES = "captures"
 BODIES = "bodies"
 CRAWLS = "crawls"
 CRAWL_ERRORS = "crawl_errors"
+MINHASHES = "minhashes"
+MINHASH_BANDS = "minhash_bands"
 
 
 class UnusableDatabase(Exception):
@@ -35,7 +37,7 @@ class UnusableDatabase(Exception):
 @dataclass(frozen=True)
 class Table:
     columns: dict[str, Any]
-    pk: str | tuple[str, ...] = "id"
+    pk: str | tuple[str, ...] | None = "id"  # None: SQLite's own rowid
     foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
     indexes: list[list[str]] = field(default_factory=list)
 
@@ -158,6 +160,14 @@ TABLES: dict[str, Table] = {
         indexes=[["related_id"]],
     ),
     BODIES: Table({"sha256": str, "size": int, "body_gz": bytes}, pk="sha256"),
+    # Reprint detection (archive/reprints.py): each statement's MinHash signature, and its
+    # LSH bucket in every band, looked up by (band, bucket).
+    MINHASHES: Table({"statement_id": str, "signature": bytes}, pk="statement_id"),
+    MINHASH_BANDS: Table(
+        {"band": int, "bucket": str, "statement_id": str},
+        pk=None,
+        indexes=[["band", "bucket"], ["statement_id"]],
+    ),
     CRAWLS: Table(
         {
             "id": int,

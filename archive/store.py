@@ -127,8 +127,6 @@ class Archive:
         self.path = Path(path)
         self.history = history or HistorySettings()
         self.db = schema.open_archive(str(path))
-        with self.db.atomic():
-            reprints.ensure_tables(self.db)
 
     def close(self) -> None:
         self.db.close()

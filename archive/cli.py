@@ -448,9 +448,9 @@ def sources_status(config_path: str, db_path: Path) -> None:
     _readable_archive(db_path, _check_archive())
     archive = Archive(db_path)
     try:
-        plan = scheduling.plan(config.sources, archive.last_crawls(), archive.rechecks_due())
-        health = {row["id"]: row for row in archive.db.table("sources").rows}
         last = archive.last_crawls()
+        plan = scheduling.plan(config.sources, last, archive.rechecks_due())
+        health = {row["id"]: row for row in archive.db.table("sources").rows}
     finally:
         archive.close()
     width = max(len(s.id) for s in config.sources)

@@ -353,10 +353,18 @@ def warm_up(extractors: dict[str, Extractor]) -> None:
         extractor(page, "https://example.org/warm-up")
 
 
-def _timed(extractor: Extractor, body: bytes, url: str) -> tuple[Output, float]:
-    start = time.process_time()
-    out = extractor(body, url)
-    return out, time.process_time() - start
+def _runs(
+    folder: Path, gold: dict[str, Any], subset: Subset, extractors: dict[str, Extractor]
+) -> Iterator[tuple[str, dict[str, Any], Run, Output]]:
+    """Every page through every extractor, timed into its run: (page, gold, run, output)."""
+    for page, body, truth in _pages(folder, gold):
+        for key, extractor in extractors.items():
+            start = time.process_time()
+            out = extractor(body, truth.get("url") or "")
+            run = subset.runs[key]
+            run.seconds += time.process_time() - start
+            run.pages += 1
+            yield page, truth, run, out
 
 
 def _shingle_subset(
@@ -368,13 +376,8 @@ def _shingle_subset(
 ) -> Subset:
     gold = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     subset = Subset(name, {key: Run() for key in extractors})
-    for page, body, truth in _pages(folder, gold):
-        for key, extractor in extractors.items():
-            out, seconds = _timed(extractor, body, truth.get("url") or "")
-            run = subset.runs[key]
-            run.seconds += seconds
-            run.pages += 1
-            run.page_scores[page] = score_page(truth.get(text_key) or "", out.text, tokenize)
+    for page, truth, run, out in _runs(folder, gold, subset, extractors):
+        run.page_scores[page] = score_page(truth.get(text_key) or "", out.text, tokenize)
     for run in subset.runs.values():
         run.shingle = aggregate(list(run.page_scores.values()))
     ours, theirs = subset.runs.get("communique"), subset.runs.get("trafilatura")
@@ -401,19 +404,14 @@ def _check_subset(
     gold = json.loads((folder / "gold.json").read_text(encoding="utf-8"))
     checks = tuple(checks)
     subset = Subset(name, {key: Run() for key in extractors})
-    for page, body, truth in _pages(folder, gold):
-        for key, extractor in extractors.items():
-            out, seconds = _timed(extractor, body, truth.get("url") or "")
-            run = subset.runs[key]
-            run.seconds += seconds
-            run.pages += 1
-            failed = judge(truth, out)
-            if failed:
-                run.failures[page] = failed
-            for check in checks:
-                passed, total = run.checks.get(check, (0, 0))
-                ok = not any(_failure_check(failure) == check for failure in failed)
-                run.checks[check] = (passed + ok, total + 1)
+    for page, truth, run, out in _runs(folder, gold, subset, extractors):
+        failed = judge(truth, out)
+        if failed:
+            run.failures[page] = failed
+        for check in checks:
+            passed, total = run.checks.get(check, (0, 0))
+            ok = not any(_failure_check(failure) == check for failure in failed)
+            run.checks[check] = (passed + ok, total + 1)
     return subset
 
 

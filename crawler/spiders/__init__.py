@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import scrapy
-
 from archive.cleaned import Hints
 from archive.store import CrawlPlan
 from crawler.sources import Config, CrawlSettings, Source, WechatRoute
@@ -102,10 +100,9 @@ class AddedSource(Source):
 class AddedLinksSpider(SourceSpider):
     """Fetches the given links and nothing else: no rechecks of the source's statements."""
 
-    def recheck_requests(self) -> list[scrapy.Request]:
-        super().recheck_requests()  # loads what the archive knows (the WeChat spider uses it)
-        self.plan = CrawlPlan()  # every link is fetched, known or not
-        return []
+    def load_archive_state(self) -> None:
+        super().load_archive_state()  # the WeChat spider also learns its known articles
+        self.plan = CrawlPlan()  # no rechecks; every link is fetched, known or not
 
 
 def _hosts(urls: list[str]) -> set[str]:

@@ -93,6 +93,7 @@ class SourceSpider(scrapy.Spider):
         self._url_pattern = re.compile(self.source.url_pattern) if self.source.url_pattern else None
 
     async def start(self) -> AsyncIterator[Any]:
+        self.load_archive_state()
         for request in self.recheck_requests():
             yield request
         if self.name in self.settings.getlist("COMMUNIQUE_RECHECK_ONLY"):
@@ -105,16 +106,13 @@ class SourceSpider(scrapy.Spider):
         for url in self.source.entry_urls:
             yield self.entry_request(url)
 
-    def recheck_requests(self) -> list[scrapy.Request]:
-        """Conditional requests for known statements due for a recheck.
-
-        Also loads what the archive knows of this source: known statements that are not
-        due (links to them are not followed until their time comes) and the entry pages
-        as last seen (unchanged ones are not followed again).
-        """
+    def load_archive_state(self) -> None:
+        """What the archive knows of this source: statements due for a recheck, known ones
+        that are not (links to them are not followed until their time comes), and the entry
+        pages as last seen (unchanged ones are not followed again)."""
         db_path = self.settings.get("COMMUNIQUE_DB")
         if not db_path or not Path(db_path).exists():
-            return []
+            return
         archive = Archive(db_path)
         try:
             self.plan = archive.crawl_plan(self.name)
@@ -122,6 +120,9 @@ class SourceSpider(scrapy.Spider):
             archive.close()
         if self.settings.getbool("COMMUNIQUE_REFETCH"):
             self.plan = CrawlPlan(rechecks=self.plan.rechecks)
+
+    def recheck_requests(self) -> list[scrapy.Request]:
+        """Conditional requests for the known statements due for a recheck."""
         return [conditional(self.statement_request(r.url), r) for r in self.plan.rechecks]
 
     # -- requests -----------------------------------------------------------------------

@@ -156,10 +156,9 @@ class WechatSpider(SourceSpider):
         async for request in super().start():
             yield request
 
-    def recheck_requests(self) -> list[scrapy.Request]:
-        rechecks = super().recheck_requests()
+    def load_archive_state(self) -> None:
+        super().load_archive_state()
         self.known = set() if self.refetch else self.known_articles()
-        return rechecks
 
     def known_articles(self) -> set[str]:
         """Identities of the WeChat articles in the archive, whichever source found them."""

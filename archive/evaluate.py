@@ -376,19 +376,35 @@ def _shingle_subset(
 ) -> Subset:
     gold = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     subset = Subset(name, {key: Run() for key in extractors})
+    ours, theirs = subset.runs.get("communique"), subset.runs.get("trafilatura")
+    our_texts: dict[str, str] = {}
     for page, truth, run, out in _runs(folder, gold, subset, extractors):
         run.page_scores[page] = score_page(truth.get(text_key) or "", out.text, tokenize)
+        if run is ours:
+            our_texts[page] = out.text
     for run in subset.runs.values():
         run.shingle = aggregate(list(run.page_scores.values()))
-    ours, theirs = subset.runs.get("communique"), subset.runs.get("trafilatura")
     if ours and theirs:
         for page, score in sorted(ours.page_scores.items()):
             other = theirs.page_scores.get(page)
             if other and score.recall < other.recall - RECALL_SLACK:
+                missing = gold_lines_missing(gold[page].get(text_key) or "", our_texts[page])
                 subset.regressions.append(
                     f"{page}: recall {score.recall:.3f} vs trafilatura {other.recall:.3f}"
+                    + "".join(f"\n    gold line not kept: {line}" for line in missing)
                 )
     return subset
+
+
+MAX_MISSING_SHOWN = 4
+
+
+def gold_lines_missing(gold: str, predicted: str) -> list[str]:
+    """The gold's lines the prediction lacks, shortened: what a reader judges a miss by."""
+    have = _compact(predicted)
+    missing = [line.strip() for line in gold.splitlines() if _compact(line) not in have]
+    shown = [line if len(line) <= 70 else line[:69] + "…" for line in missing if line]
+    return shown[:MAX_MISSING_SHOWN]
 
 
 _REAL_CHECKS = ("body kept", "no boilerplate", "title", "date")

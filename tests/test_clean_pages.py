@@ -178,7 +178,20 @@ def test_wordpress_reprint_keeps_the_statement(reprint: Cleaned) -> None:
     text = reprint.text or ""
     assert text.startswith("The Ministry of Marine Resources and the Department of Fisheries")
     assert "joint scientific working group on fish stock assessment" in text
-    assert text.endswith("on a date to be agreed through diplomatic channels.")
+    assert "on a date to be agreed through diplomatic channels." in text
+
+
+def test_wire_credit_closing_the_reprint_is_kept_but_the_site_footer_is_not(
+    reprint: Cleaned,
+) -> None:
+    # The agency's rights notice is part of the story as reprinted (who may reuse it);
+    # the blog's own copyright lines are its footer.
+    text = reprint.text or ""
+    assert text.endswith(
+        "© 2024 Island Press Agency. All Rights Reserved. This material may not be"
+        " published, broadcast, rewritten, or redistributed."
+    )
+    assert "Harbour Policy Watch" not in text
 
 
 def test_wordpress_comments_and_comment_form_never_appear(reprint: Cleaned) -> None:
@@ -241,3 +254,36 @@ def test_cleaning_does_not_import_scrapy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def portal() -> Cleaned:
+    return clean_page(
+        page("zh_portal_summary_and_ads.html"),
+        "https://news.example.com/gov/2024/11/20/8812.html",
+    )
+
+
+def test_summary_box_above_the_body_opens_the_text(portal: Cleaned) -> None:
+    # trafilatura takes `art_content` as the body; the editors' 核心提示 sits just above it.
+    text = portal.text or ""
+    assert text.startswith("核心提示：应急管理厅要求各地在十二月底前完成重点行业领域安全隐患排查")
+    assert text.endswith("整改情况按月报送省应急管理厅。")
+    assert text.count("核心提示") == 1
+
+
+def test_ads_placed_between_paragraphs_are_dropped(portal: Cleaned) -> None:
+    text = portal.text or ""
+    for advert in ("冬季取暖器限时特惠", "月入过万", "×"):
+        assert advert not in text, advert
+    assert not any(line.strip() == "广告" for line in text.splitlines())
+    # A paragraph that merely starts with the word is statement text.
+    assert "广告牌、户外招牌等设施要在大风天气来临前完成加固" in text
+
+
+def test_portal_page_loses_its_menus_related_list_and_footer(portal: Cleaned) -> None:
+    text = portal.text or ""
+    for boilerplate in ("栏目关注", "相关新闻", "全省开展燃气安全专项整治", "版权所有", "ICP备"):
+        assert boilerplate not in text, boilerplate
+    assert portal.title == "省应急管理厅部署冬季安全生产工作"
+    assert portal.issuer == "省应急管理厅"

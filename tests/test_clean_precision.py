@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from archive.clean import STATUS_OK, Cleaned, clean_page, extract
-from archive.clean.boilerplate import keep_for_precision, prune
+from archive.clean.boilerplate import prune
 from archive.clean.extract import parse_html
+from archive.clean.keep import keep_for_precision
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -48,6 +49,12 @@ def test_a_lone_link_paragraph_is_kept_but_a_run_of_them_is_not(cleaned: Cleaned
     assert "All rights reserved" not in cleaned.text
 
 
+def test_a_heading_that_is_one_link_among_the_paragraphs_is_kept(cleaned: Cleaned) -> None:
+    # favor_precision drops every heading whose link is over 10 characters.
+    assert cleaned.text is not None
+    assert "Annex: the counties eligible for emergency repair funding this year" in cleaned.text
+
+
 def test_keep_for_precision_rewrites_only_those_patterns() -> None:
     root = parse_html(
         "<html><body><div>"
@@ -74,13 +81,13 @@ def test_long_blocks_are_squashed_once_not_once_per_ancestor(
     assert root is not None
     page_chars = len(root.text_content())
     squashed: list[int] = []
-    real = prune.__globals__["_squash"]
+    real = prune.__globals__["squash"]
 
     def counting(text: str) -> str:
         squashed.append(len(text))
         return str(real(text))
 
-    monkeypatch.setitem(prune.__globals__, "_squash", counting)
+    monkeypatch.setitem(prune.__globals__, "squash", counting)
     prune(root)
     # Each paragraph, then the first wrapper that is too long to judge; never the 11 above.
     assert sum(squashed) < 3 * page_chars

@@ -114,3 +114,20 @@ def test_language_is_always_a_two_letter_code_even_for_chinese_varieties(
     assert language.detect_language("上海话里头讲个闲话交关多，老早辰光大家侪讲吴语。" * 3) == "zh"
     monkeypatch.setattr(py3langid, "classify", lambda text: ("ast", -10.0))
     assert language.detect_language("Esto ye un testu llargu n'asturianu pa la prueba." * 3) is None
+
+
+def test_rights_notice_is_the_storys_only_among_its_paragraphs() -> None:
+    story = "<p>" + "The agency reported that the talks would resume next month. " * 3 + "</p>"
+    credit = "© 2024 Island Press Agency. All Rights Reserved. This material may not be published."
+    footer = "© 2024 Harbour Policy Watch. All rights reserved. Content may not be reproduced."
+    root = parse_html(
+        f"<html><body><article>{story}<p>{credit}</p></article>"
+        f"<footer><p>{footer}</p><p>Contact us</p></footer></body></html>"
+    )
+    assert root is not None
+    notes = prune(root)
+    assert credit in root.text_content()
+    assert footer not in root.text_content()
+    assert notes.credits == {credit}
+    # In the lines after trafilatura, only the notice the tree pass saw in the story stays.
+    assert clean_lines([credit, footer], credits=notes.credits) == [credit]

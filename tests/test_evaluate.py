@@ -169,3 +169,16 @@ def test_evaluate_names_failures_in_the_table(eval_dir: Path) -> None:
     table = format_report(evaluate(eval_dir))
     assert "real: communique failures" in table
     assert "r1: date '2024-08-02T10:15:00'" in table
+
+
+def test_evaluate_shows_which_gold_lines_a_lower_recall_page_lost(eval_dir: Path) -> None:
+    # The gold counts the date line as text; the cleaner takes it as metadata.
+    truth_path = eval_dir / "aeb" / "ground-truth.json"
+    truth = json.loads(truth_path.read_text())
+    truth["p1"]["articleBody"] = "Time: 2024-08-02 10:15\n" + ARTICLE
+    truth_path.write_text(json.dumps(truth))
+    table = format_report(evaluate(eval_dir))
+    assert "aeb: pages whose recall is more than 0.05 below" in table
+    assert "  p1: recall " in table
+    assert "    gold line not kept: Time: 2024-08-02 10:15" in table
+    assert f"gold line not kept: {ARTICLE[:40]}" not in table

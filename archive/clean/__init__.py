@@ -14,6 +14,7 @@ from archive.clean import wechat
 from archive.clean.boilerplate import clean_lines, prune, unwrap_layout_tables
 from archive.clean.decode import decode_body
 from archive.clean.extract import Extracted, block_lines, layout, parse_html, run_trafilatura
+from archive.clean.keep import keep_for_precision, lift_summaries
 from archive.clean.language import choose_language
 from archive.clean.metadata import (
     find_issuer,
@@ -129,6 +130,8 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
     if body_elements:
         extracted = Extracted(lines=[line for el in body_elements for line in block_lines(el)])
     else:
+        keep_for_precision(root)
+        lift_summaries(root)
         extracted = run_trafilatura(root, url, today)
 
     title = overrides.title or find_title(
@@ -138,6 +141,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
         extracted.lines,
         titles=(title, raw_title, h1_text, metas.get("og:title")),
         link_texts=notes.link_texts,
+        credits=notes.credits,
     )
     text = layout(lines)
 

@@ -120,6 +120,13 @@ _FOOTER_PREFIX = re.compile(
 _SPONSOR_PREFIX = re.compile(r"^(?:主办|承办)(?:单位)?\s*[:：]")
 _SPONSOR_FOOTER = re.compile(r"技术支持|网站维护|版权|ICP|网站标识码|公网安备|联系我们|网站地图")
 _FOOTER_ANYWHERE = re.compile(r"[\u4e00-\u9fff]ICP备|ICP证|公网安备|网站标识码")
+# A wire service's rights notice closing a reprinted story ("© 2019 Associated Press. All
+# Rights Reserved. This material may not be published…") is the story's credit, not the
+# site's footer: a paragraph among the statement's paragraphs that says how it may be reused.
+_REUSE_TERMS = re.compile(
+    r"(?i)may not be (?:re)?(?:published|broadcast|reproduced|redistributed|copied|rewritten)|"
+    r"未经.{0,12}(?:授权|许可|同意).{0,6}(?:不得|请勿|禁止|严禁)(?:转载|复制|使用|摘编)"
+)
 
 _INFO_LABEL = (
     r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期|来源|信息来源|文章来源|稿件来源|作者|"
@@ -164,7 +171,7 @@ _COMMENT_CLASSES = frozenset(
 )
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
     return " ".join(text.split())
 
 
@@ -194,7 +201,7 @@ def _is_language_menu(text: str) -> bool:
 
 def classify(text: str) -> str | None:
     """The boilerplate rule a whole element or line matches, or None for real text."""
-    text = _squash(text)
+    text = squash(text)
     if not text or len(text) > MAX_RULE_CHARS:
         return None
     if _BREADCRUMB.search(text):
@@ -226,14 +233,14 @@ def classify(text: str) -> str | None:
 
 def is_info_bar(line: str) -> bool:
     """A line made only of label: value pairs (date, source, author, views, font size)."""
-    line = _squash(line)
+    line = squash(line)
     if len(line) > 160:
         return False
     parts = _INFO_SPLIT.split(line)
     if len(parts) < 3 or parts[0].strip(" |｜"):
         return False
     values = parts[2::2]
-    return all(len(_squash(re.sub(_TOOL_TOKEN, "", value))) <= 60 for value in values)
+    return all(len(squash(re.sub(_TOOL_TOKEN, "", value))) <= 60 for value in values)
 
 
 # --- the HTML tree --------------------------------------------------------------------
@@ -247,6 +254,7 @@ class TreeNotes:
     link_texts: set[str] = field(default_factory=set)
     pending_related: list[HtmlElement] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)  # rule name -> elements removed
+    credits: set[str] = field(default_factory=set)  # rights notices kept as the story's own
     judged: dict[str, str | None] = field(default_factory=dict)  # wrappers repeat their text
     body_start: int | None = None  # index into blocks where the first long paragraph was seen
 
@@ -265,10 +273,10 @@ def remove_element(element: HtmlElement) -> None:
     parent.remove(element)
 
 
-def _link_density(element: HtmlElement, text_length: int) -> float:
+def link_density(element: HtmlElement, text_length: int) -> float:
     if text_length == 0:
         return 0.0
-    linked = sum(len(_squash(a.text_content())) for a in element.iter("a"))
+    linked = sum(len(squash(a.text_content())) for a in element.iter("a"))
     return linked / text_length
 
 
@@ -310,10 +318,33 @@ def _is_teaser_list(element: HtmlElement) -> bool:
     if next(element.iter("h1"), None) is not None:
         return False
     # A card is a title and a line or two of summary, never a section of an article.
-    if any(len(_squash(item.text_content())) > MAX_TEASER_CHARS for item in items):
+    if any(len(squash(item.text_content())) > MAX_TEASER_CHARS for item in items):
         return False
     teasers = sum(1 for item in items if _is_teaser(item))
     return teasers >= MIN_TEASERS and teasers >= 0.8 * len(items)
+
+
+_SECTION_TAGS = ("form", "div", "section", "ol", "ul", "aside", "article")
+_AD_LABEL = re.compile(r"(?i)^(?:广告|推广|赞助|advertisement|sponsored|ad|anzeige|publicité)$")
+MAX_AD_CHARS = 150
+
+
+def _is_advert(element: HtmlElement) -> bool:
+    """An ad placed among the paragraphs: `<a><i>广告</i><span>ad copy</span></a>`.
+
+    Only a short block that opens with the label in an element of its own: a sentence
+    that begins with the word 广告 is text.
+    """
+    if not len(element) or (element.text or "").strip():
+        return False
+    label = element[0]
+    if (
+        not isinstance(label.tag, str)
+        or len(label)
+        or not _AD_LABEL.match((label.text or "").strip())
+    ):
+        return False
+    return len(squash(element.text_content())) <= MAX_AD_CHARS
 
 
 def _is_layout_table(table: HtmlElement) -> bool:
@@ -331,8 +362,8 @@ def _is_layout_table(table: HtmlElement) -> bool:
     rows = table.findall(".//tr")
     if all(len(row.findall("td")) <= 1 for row in rows):
         return True
-    text = _squash(table.text_content())
-    return _link_density(table, len(text)) > 0.6
+    text = squash(table.text_content())
+    return link_density(table, len(text)) > 0.6
 
 
 def unwrap_layout_tables(root: HtmlElement) -> None:
@@ -347,10 +378,15 @@ def unwrap_layout_tables(root: HtmlElement) -> None:
 def prune(root: HtmlElement) -> TreeNotes:
     """Remove boilerplate elements from the tree in place; note what was seen."""
     notes = TreeNotes()
-    for element in list(root.iter("form", "div", "section", "ol", "ul", "aside", "article")):
+    for element in list(root.iter(*_SECTION_TAGS, "a", "li", "p")):
         if element.getparent() is None:
             continue
-        if _is_comment_section(element):
+        if _is_advert(element):
+            _count(notes, "advert")
+            remove_element(element)
+        elif element.tag not in _SECTION_TAGS:
+            continue
+        elif _is_comment_section(element):
             _count(notes, "comments")
             remove_element(element)
         elif element.tag == "form" and element.find(".//textarea") is not None:
@@ -366,7 +402,6 @@ def prune(root: HtmlElement) -> TreeNotes:
         if label.getroottree().getroot() is root:
             _count(notes, "related")
             remove_element(label)
-    keep_for_precision(root)
     return notes
 
 
@@ -403,7 +438,7 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str | None:
         if not long:
             parts.append(child.tail or "")
     text = "" if long else "".join(parts)
-    squashed = _squash(text)
+    squashed = squash(text)
     if long or len(squashed) > MAX_BLOCK_CHARS:
         if notes.body_start is None and tag and tag not in _INLINE:
             notes.body_start = len(notes.blocks)
@@ -437,17 +472,20 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str | None:
         if following is None or following.tag not in ("ul", "ol", "dl", "div", "table"):
             notes.pending_related.append(element)
             return text
-        following_text = _squash(following.text_content())
-        if _link_density(following, len(following_text)) <= 0.5:
+        following_text = squash(following.text_content())
+        if link_density(following, len(following_text)) <= 0.5:
             notes.pending_related.append(element)
             return text
         remove_element(following)
     elif (
         rule is None
         and _RELATED_START.match(squashed)
-        and _link_density(element, len(squashed)) > 0.5
+        and link_density(element, len(squashed)) > 0.5
     ):
         rule = "related"
+    elif rule == "footer" and _is_story_credit(element, squashed):
+        notes.credits.add(squashed)
+        rule = None
     if rule is None:
         return text
     _count(notes, rule)
@@ -455,108 +493,24 @@ def _visit(element: HtmlElement, notes: TreeNotes, context: str) -> str | None:
     return ""
 
 
-# --- what trafilatura's favor_precision would throw away with the boilerplate ---------
-
-# Elements trafilatura deletes when empty; in precision mode it drops their tail with them.
-_CUT_WHEN_EMPTY_INLINE = frozenset(("b", "em", "i", "q", "span", "strong"))
-_CUT_WHEN_EMPTY_BLOCK = frozenset(
-    ("article", "blockquote", "dd", "div", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "li")
-) | frozenset(("main", "p", "pre", "section"))
-_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-# trafilatura's default mode keeps a paragraph that is one link up to this long.
-MAX_LINK_PARAGRAPH_CHARS = 100
-
-
-def keep_for_precision(root: HtmlElement) -> None:
-    """Undo the markup patterns that make favor_precision lose statement text.
-
-    - an empty element (`<span id="more-12"></span>` opening a paragraph): precision mode
-      deletes it together with the text that follows it;
-    - a text-less link in a heading (a permalink icon): the heading then counts as all
-      links and goes, with the paragraph after it;
-    - a `<div>` wrapping one short paragraph with a link (one card per paragraph):
-      precision mode deletes the wrapper;
-    - a paragraph that is one link, among the statement's paragraphs ("Click for the full
-      results"): precision mode drops links over 10 characters, the default over 100.
-    """
-    body = root.find("body")
-    top = body if body is not None else root
-    for element in list(top.iter(*_CUT_WHEN_EMPTY_INLINE, *_CUT_WHEN_EMPTY_BLOCK)):
-        if element.text or len(element) or not (element.tail or "").strip():
-            continue
-        if element.tag in _CUT_WHEN_EMPTY_INLINE:
-            remove_element(element)
-        else:
-            element.attrib.clear()
-            element.tag = "br"
-    for heading in list(top.iter(*_HEADING_TAGS)):
-        for link in list(heading.iter("a")):
-            if not link.text_content().strip():
-                remove_element(link)
-    for parent in list(top.iter("div", "section", "article", "main")):
-        cards = [(child, _card_paragraph(child)) for child in parent]
-        if sum(1 for _, paragraph in cards if paragraph is not None) < MIN_CARDS:
-            continue
-        for card, paragraph in cards:
-            if paragraph is not None:
-                paragraph.tail = card.tail
-                card.addprevious(paragraph)
-                parent.remove(card)
-    for paragraph in list(top.iter("p")):
-        link = _lone_link(paragraph)
-        if link is None or not 10 < len(_squash(link.text_content())) <= MAX_LINK_PARAGRAPH_CHARS:
-            continue
-        # A run of them is a list of other pages, not the statement's own line.
-        before, after = paragraph.getprevious(), paragraph.getnext()
-        if any(
-            p is not None and p.tag == "p" and _lone_link(p) is not None for p in (before, after)
-        ):
-            continue
-        if _next_to_body_text(paragraph):
-            link.drop_tag()
-
-
-MIN_CARDS = 3
-
-
-def _card_paragraph(element: HtmlElement) -> HtmlElement | None:
-    """The one `<p>` a `<div>` holds, through single-child `<div>`s, and nothing else."""
-    if element.tag != "div":
-        return None
-    while (
-        element.tag == "div"
-        and len(element) == 1
-        and not (element.text or "").strip()
-        and not (element[0].tail or "").strip()
-    ):
-        element = element[0]
-    if element.tag != "p" or element.getparent() is None or element.getparent().tag != "div":
-        return None
-    return element
-
-
-def _lone_link(paragraph: HtmlElement) -> HtmlElement | None:
-    """The link a paragraph consists of, if it is nothing else."""
-    if (
-        paragraph.tag != "p"
-        or len(paragraph) != 1
-        or paragraph[0].tag != "a"
-        or (paragraph.text or "").strip()
-    ):
-        return None
-    link = paragraph[0]
-    return None if (link.tail or "").strip() else link
-
-
-def _next_to_body_text(element: HtmlElement) -> bool:
+def next_to_body_text(element: HtmlElement) -> bool:
     """Whether a sibling of `element` is a paragraph of statement text."""
     parent = element.getparent()
     if parent is None:
         return False
     return any(
-        sibling.tag == "p" and len(_squash(sibling.text_content())) >= BODY_PARAGRAPH_CHARS
+        sibling.tag == "p" and len(squash(sibling.text_content())) >= BODY_PARAGRAPH_CHARS
         for sibling in parent
         if sibling is not element
+    )
+
+
+def _is_story_credit(element: HtmlElement, squashed: str) -> bool:
+    """A rights notice that is a paragraph of the story itself (see `_REUSE_TERMS`)."""
+    return (
+        element.tag == "p"
+        and _REUSE_TERMS.search(squashed) is not None
+        and next_to_body_text(element)
     )
 
 
@@ -571,12 +525,16 @@ def clean_lines(
     lines: Iterable[str],
     titles: Iterable[str | None] = (),
     link_texts: set[str] | frozenset[str] = frozenset(),
+    credits: set[str] | frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Drop boilerplate lines from extracted text, and lines that only repeat the title."""
+    """Drop boilerplate lines from extracted text, and lines that only repeat the title.
+
+    `credits` are rights notices the tree pass found inside the story: kept.
+    """
     kept: list[str] = []
     skipping_related = False
     for raw in lines:
-        line = _squash(raw)
+        line = squash(raw)
         if not line:
             continue
         if skipping_related and line.startswith(("- ", "· ", "·", "• ", "|")):
@@ -586,7 +544,7 @@ def clean_lines(
         if rule == "related":
             skipping_related = True
             continue
-        if rule is not None:
+        if rule is not None and not (rule == "footer" and line in credits):
             continue
         kept.append(line)
 

@@ -118,8 +118,9 @@ def _lone_link(paragraph: HtmlElement) -> HtmlElement | None:
 # `<div class="art_summary">核心提示：…</div>` right above `<div class="art_content">`: the
 # lede the editors wrote is part of the statement, but it sits outside the container
 # trafilatura picks as the body.
-_SUMMARY_TOKENS = frozenset(
-    ("summary", "abstract", "lede", "standfirst", "digest", "zhaiyao", "tiyao", "daoyu", "daodu")
+_SUMMARY_NAME = re.compile(
+    r"(?i)(?:^|[\s_-])(?:summary|abstract|lede|standfirst|digest|zhaiyao|tiyao|daoyu|daodu)"
+    r"(?:\s|$)"
 )
 _SUMMARY_LABEL = re.compile(r"^(?:核心提示|内容提要|内容摘要|摘要|提要|导读|导语|编者按)\s*[:：]")
 _SUMMARY_TAGS = frozenset(("div", "p", "section", "blockquote"))
@@ -135,8 +136,10 @@ def lift_summaries(root: HtmlElement) -> None:
     body = root.find("body")
     top = body if body is not None else root
     for box in list(top.iter(*_SUMMARY_TAGS)):
+        if not (_named_summary(box) or _SUMMARY_LABEL.match((box.text or "").lstrip())):
+            continue  # checked before reading the text: most blocks are neither
         text = squash(box.text_content())
-        if not MIN_SUMMARY_CHARS <= len(text) <= MAX_SUMMARY_CHARS or not _is_summary(box, text):
+        if not MIN_SUMMARY_CHARS <= len(text) <= MAX_SUMMARY_CHARS:
             continue
         if link_density(box, len(text)) > MAX_SUMMARY_LINK_DENSITY:
             continue  # a box of links is a menu, whatever its class says
@@ -157,15 +160,22 @@ def lift_summaries(root: HtmlElement) -> None:
         following.insert(0, lifted)
 
 
-def _is_summary(element: HtmlElement, text: str) -> bool:
-    """Labelled as one (`核心提示：`), or named so: `art_summary`, `article__summary`.
+def _named_summary(element: HtmlElement) -> bool:
+    """Named as one: `art_summary`, `article__summary`, `m-detail--abstract`.
 
     The name must end in the word: `lede-background` is a page header holding the byline.
     """
-    if _SUMMARY_LABEL.match(text):
-        return True
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
-    return any(re.split(r"[_-]+", name)[-1] in _SUMMARY_TOKENS for name in names)
+    names = element.get("class") or element.get("id")
+    if not names:
+        return False
+    return (
+        _SUMMARY_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}") is not None
+    )
+
+
+def _is_summary(element: HtmlElement, text: str) -> bool:
+    """Named as one, or labelled as one (`核心提示：`)."""
+    return _named_summary(element) or _SUMMARY_LABEL.match(text) is not None
 
 
 def _is_body(element: HtmlElement, summary_chars: int) -> bool:

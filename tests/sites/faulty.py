@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.sites.background import BackgroundServer
 
 Behaviour = Callable[["FaultyHandler"], None]
 
@@ -277,14 +278,13 @@ class _FaultyHTTPServer(ThreadingHTTPServer):
         pass  # resets and hang-ups are the point here; keep test output clean
 
 
-class FaultyServer:
+class FaultyServer(BackgroundServer[_FaultyHTTPServer]):
     """Serve per-path behaviours on 127.0.0.1 in a daemon thread; see the module docstring."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._httpd = _FaultyHTTPServer(host, port)
+        self._httpd = _FaultyHTTPServer(host, port)  # now: routes are added before start
         self.port: int = self._httpd.server_address[1]
         self.base_url = f"http://{host}:{self.port}"
-        self._thread: threading.Thread | None = None
 
     def url(self, path: str, host: str | None = None) -> str:
         """Absolute URL of a path; `host` names this server differently (e.g. localhost)."""
@@ -292,55 +292,29 @@ class FaultyServer:
 
     def route(self, path: str, normal: Behaviour, fault: Behaviour | None = None) -> None:
         """Serve `normal` at `path`, or `fault` instead while the server is faulty."""
-        self._httpd.routes[path] = _Route(normal, fault)
+        self.httpd.routes[path] = _Route(normal, fault)
 
     @property
     def faulty(self) -> bool:
-        return self._httpd.faulty
+        return self.httpd.faulty
 
     @faulty.setter
     def faulty(self, value: bool) -> None:
-        self._httpd.faulty = value
+        self.httpd.faulty = value
 
     @property
     def bytes_sent(self) -> int:
         """Bytes of `huge` bodies actually written to clients."""
-        return self._httpd.bytes_sent
+        return self.httpd.bytes_sent
 
     @property
     def log(self) -> list[Hit]:
         """Every request so far, in order."""
-        return self._httpd.hits()
+        return self.httpd.hits()
 
     def hits(self, path: str, since: float = 0.0) -> list[float]:
         """Times (monotonic) of the requests for a path (query ignored), optionally after `since`."""
         return [hit.at for hit in self.log if urlsplit(hit.target).path == path and hit.at >= since]
 
-    def start(self) -> FaultyServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name=f"FaultyServer:{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultyServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _before_stop(self, httpd: _FaultyHTTPServer) -> None:
+        httpd.stopping.set()  # slow and hanging handlers give up

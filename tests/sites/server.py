@@ -12,9 +12,10 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests.sites.background import BackgroundServer
 
 PLACEHOLDER = b"{{base}}"
 HEADERS_FILE = "_headers.json"
@@ -186,7 +187,7 @@ class _SiteHTTPServer(ThreadingHTTPServer):
         return merged
 
 
-class SiteServer:
+class SiteServer(BackgroundServer[_SiteHTTPServer]):
     """Serve a fixture directory over HTTP in a daemon thread.
 
     Rules: files under ``root``; ``/dir/`` serves ``dir/index.html`` (``/dir`` redirects to
@@ -206,14 +207,10 @@ class SiteServer:
         self.port = port
         self.verbose = verbose
         self._log = RequestLog()
-        self._httpd: _SiteHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("SiteServer is not started")
-        return self._httpd.base_url
+        return self.httpd.base_url
 
     @property
     def requests(self) -> list[str]:
@@ -227,40 +224,10 @@ class SiteServer:
         """Absolute URL of a path on this server."""
         return self.base_url + ("" if path.startswith("/") else "/") + path
 
-    def start(self) -> SiteServer:
-        if self._httpd is not None:
-            return self
-        self._httpd = _SiteHTTPServer((self.host, self.port), self.root, self._log, self.verbose)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"SiteServer:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> SiteServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _new_server(self) -> _SiteHTTPServer:
+        httpd = _SiteHTTPServer((self.host, self.port), self.root, self._log, self.verbose)
+        self.port = httpd.server_address[1]
+        return httpd
 
 
 def main(argv: list[str] | None = None) -> int:

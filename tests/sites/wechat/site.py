@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.sites.background import BackgroundServer
 
 FILES = Path(__file__).parent / "files"
 SHORT_IDS = {
@@ -140,14 +141,13 @@ class _Server(ThreadingHTTPServer):
         self.site = site
 
 
-class WechatSite:
+class WechatSite(BackgroundServer[_Server]):
     """The fixture WeChat and bridge, in a daemon thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
         self.walls: dict[str, list[str]] = {}
-        self._server: _Server | None = None
         self.port = 0
 
     @property
@@ -172,25 +172,7 @@ class WechatSite:
             queue = self.walls.get(path)
             return queue.pop(0) if queue else None
 
-    def start(self) -> WechatSite:
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> WechatSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _new_server(self) -> _Server:
+        httpd = _Server(self)
+        self.port = httpd.server_address[1]
+        return httpd

@@ -145,8 +145,9 @@ def crawl(
     resumes where it stopped on the next run.
 
     Exits 0 when the crawl ran, even if some pages failed (each failure is recorded in
-    the crawl_errors table with its URL and reason); 2 on a bad config or database; 75
-    when another crawl holds the archive.
+    the crawl_errors table with its URL and reason); 1 when not one page could be
+    fetched from any source (network down, every host unreachable); 2 on a bad config or
+    database; 75 when another crawl holds the archive.
 
     \b
     Examples:
@@ -181,6 +182,7 @@ def crawl(
 
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+EXIT_NOTHING_FETCHED = 1  # the crawl ran, but reached nothing: worth a cron mail
 
 
 def _crawl_locked(
@@ -240,6 +242,13 @@ def _crawl_locked(
         + (f"; {total_errors} error(s): see the crawl_errors table" if total_errors else "")
     )
     _report_health(db_path, [s.source_id for s in summaries], notify_command)
+    if total_errors and not any(s.pages_fetched for s in summaries):
+        click.echo(
+            f"Error: no page could be fetched from any source ({total_errors} error(s)): "
+            "see the crawl_errors table",
+            err=True,
+        )
+        sys.exit(EXIT_NOTHING_FETCHED)
 
 
 @main.command()

@@ -343,6 +343,24 @@ def test_unreachable_start_url_empty_feed_and_broken_feed_are_errors_not_crashes
     assert rows(db_path, "select count(*) n from statements")[0]["n"] == 0
 
 
+def test_crawl_that_reaches_nothing_exits_1_and_keeps_the_archive(
+    gov_site: SiteServer, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "archive.db"
+    config = write_sources(gov_site.base_url, tmp_path / "sources.yaml", "mfa-en")
+    assert communique("crawl", "--config", str(config), "--db", str(db_path)).returncode == 0
+    archived = rows(db_path, "select id, text from statements order by id")
+    with SiteServer(tmp_path) as closed:
+        dead_base = closed.base_url  # the server stops when the block ends: "network down"
+    dead = write_sources(dead_base, tmp_path / "dead.yaml", "mfa-en", crawl={"retries": 0})
+    result = communique("crawl", "--config", str(dead), "--db", str(db_path))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.splitlines()[-1].startswith(
+        "Error: no page could be fetched from any source (1 error(s))"
+    )
+    assert rows(db_path, "select id, text from statements order by id") == archived
+
+
 def test_scrapy_list_and_crawl_work_from_the_project(gov_site: SiteServer, tmp_path: Path) -> None:
     scrapy = str(Path(sys.executable).parent / "scrapy")
     listed = subprocess.run([scrapy, "list"], capture_output=True, text=True, cwd=ROOT, check=False)

@@ -388,6 +388,18 @@ def test_statement_page_over_http(site: str) -> None:
 
 
 @pytest.mark.slow
+def test_datasette_row_page_of_a_statement_leads_to_its_statement_page(site: str) -> None:
+    # The id column of the statements table links to /archive/statements/<id>.
+    page = get(site, "/archive/statements/edited")
+    assert page.status == 200
+    tree = lxml.html.fromstring(page.text)
+    assert text_of(tree.cssselect("h1")[0]) == "New sanctions announced"
+    assert tree.cssselect(".versions, #versions, .version")  # the history, not raw columns
+    row = json.loads(get(site, "/archive/statements/edited.json").text)
+    assert row["rows"][0][0] == "edited"  # the row as data is still Datasette's
+
+
+@pytest.mark.slow
 def test_raw_body_downloads_as_attachment(site: str, web_archive: Path) -> None:
     r = get(site, "/archive/capture/2/body")
     assert r.status == 200
@@ -520,6 +532,20 @@ def test_search_page(site: str, tmp_path: Path, query: str, expected: list[str])
     assert marks and all(query.lower() in m for m in marks)
     if query == "外交":
         screenshot(tmp_path, url, "search-chinese.png", height=900)
+
+
+@pytest.mark.slow
+def test_browse_all_statements_shows_the_columns_a_reader_scans(site: str) -> None:
+    home = lxml.html.fromstring(get(site, "/").text)
+    href = next(a.get("href") for a in home.cssselect("a") if text_of(a) == "Browse all statements")
+    table = lxml.html.fromstring(get(site, href).text)
+    columns = [th.get("data-column") for th in table.cssselect("table.rows-and-columns th")]
+    assert [c for c in columns if c] == [
+        "id", "title", "issuer", "published", "language", "status", "source_id", "url",
+        "version_count",
+    ]  # fmt: skip
+    assert "wechat_biz" not in columns and "text_hash" not in columns
+    assert table.cssselect(".facet-info") or table.cssselect(".facet-results")  # facets stay
 
 
 @pytest.mark.slow

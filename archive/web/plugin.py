@@ -160,6 +160,13 @@ def menu_links(datasette: Any) -> list[dict[str, str]]:
     ]
 
 
+# What "Browse all statements" shows: what a reader scans for. Every other column is a
+# click away in the table's column menu, and in every CSV and JSON download.
+BROWSE_COLUMNS = (
+    "title", "issuer", "published", "language", "status", "source_id", "url", "version_count",
+)  # fmt: skip
+
+
 @hookimpl
 def extra_template_vars(view_name: str, datasette: Any) -> Any:
     async def inner() -> dict[str, Any]:
@@ -174,6 +181,7 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
             if table in names:
                 counts[table] = (await db.execute(f"select count(*) from {table}")).first()[0]
         found["archive_counts"] = counts
+        found["browse_query"] = urlencode([("_col", column) for column in BROWSE_COLUMNS])
         if "statements" in names:
             found["archive_span"] = dict(
                 (
@@ -197,12 +205,20 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
 def register_routes() -> list[tuple[str, Any]]:
     return [
         (r"^/(?P<database>[^/.]+)/statement/(?P<id>[^/]+)$", statement_page),
+        # Datasette's own row page (where the id column links) only lists raw columns;
+        # without a format extension it sends people to the statement page instead.
+        (r"^/(?P<database>[^/.]+)/statements/(?P<id>[^/.]+)$", statement_row),
         (r"^/(?P<database>[^/.]+)/capture/(?P<id>[0-9]+)/body$", capture_body),
         (r"^/(?P<database>[^/.]+)/search$", search_page),
     ]
 
 
 # --- Pages -------------------------------------------------------------------------------
+
+
+async def statement_row(datasette: Any, request: Any) -> Response:
+    database, statement_id = request.url_vars["database"], request.url_vars["id"]
+    return Response.redirect(statement_path(datasette, database, statement_id))
 
 
 async def statement_page(datasette: Any, request: Any) -> Response:

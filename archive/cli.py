@@ -553,18 +553,29 @@ def extract(
         assert records is not None
         payload: Any = records[0] if len(records) == 1 else records
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        failed = any(record.get("status") == "error" for record in records)
+        for record in records:
+            failed = _report_unreadable(record) or failed
     else:
-        for index, record in enumerate(extract_files(list(files), url, hints)):
-            failed = failed or record.get("status") == "error"
+        printed = 0
+        for record in extract_files(list(files), url, hints):
+            failed = _report_unreadable(record) or failed
             if output_format == "jsonl":
                 click.echo(json.dumps(record, ensure_ascii=False))
-            else:
-                if index:
+            elif record.get("status") != "error":  # the error line said all there is
+                if printed:
                     click.echo("\n" + "-" * 72 + "\n")
                 click.echo(format_text(record))
+                printed += 1
     if failed:
         sys.exit(1)
+
+
+def _report_unreadable(record: dict[str, Any]) -> bool:
+    """One `Error:` line on stderr for a file that could not be read (JSON keeps its record)."""
+    if record.get("status") != "error":
+        return False
+    click.echo(f"Error: {record.get('reason')}", err=True)
+    return True
 
 
 @main.command()

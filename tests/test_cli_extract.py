@@ -44,6 +44,15 @@ def test_jsonl_gives_one_object_per_file_and_an_error_object_for_a_missing_one(
     assert records[0]["url"] == (PAGES / "en_ministry_statement.html").resolve().as_uri()
     assert records[1]["status"] == "error" and str(missing) in records[1]["reason"]
     assert records[2]["status"] == "not_html" and not records[2]["text"]
+    assert result.stderr == f"Error: {missing}: No such file or directory\n"
+
+
+def test_text_format_names_an_unreadable_file_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.html"
+    result = extract(str(missing))
+    assert result.returncode == 1
+    assert result.stderr == f"Error: {missing}: No such file or directory\n"
+    assert result.stdout == ""
 
 
 def test_text_format_reads_like_a_document() -> None:

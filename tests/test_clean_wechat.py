@@ -176,3 +176,16 @@ def test_an_article_that_quotes_a_gone_phrase_is_still_an_article() -> None:
     cleaned = clean_page(body, SHORT_URL)
     assert cleaned.status == STATUS_OK
     assert "该内容已被发布者删除" in (cleaned.text or "")
+
+
+def test_a_notice_written_right_after_a_script_is_still_read() -> None:
+    # lxml makes text after </script> the script's tail: it is visible, and here it is the
+    # whole page. Read as an article, the deletion notice would become a new version.
+    body = (
+        "<html><head><title>微信公众平台</title></head><body>"
+        "<script>var biz = 'MzA5NzQ2MTIzNA==';</script>该内容已被发布者删除"
+        "</body></html>"
+    ).encode()
+    cleaned = clean_page(body, SHORT_URL)
+    assert cleaned.status == STATUS_DELETED
+    assert cleaned.text is None

@@ -210,9 +210,9 @@ def _visible_text(root: HtmlElement) -> str:
     body = root.find("body")
     parts: list[str] = []
     for element in (body if body is not None else root).iter():
-        if not isinstance(element.tag, str) or element.tag in ("script", "style", "noscript"):
-            continue
-        parts.extend((element.text or "", " "))
+        if isinstance(element.tag, str) and element.tag not in ("script", "style", "noscript"):
+            parts.extend((element.text or "", " "))
+        # Text after a </script> is the script element's tail, and visible.
         parent = element.getparent()
         if element.tail and parent is not None and parent.tag not in ("script", "style"):
             parts.extend((element.tail, " "))

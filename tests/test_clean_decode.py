@@ -169,3 +169,18 @@ def test_html_served_with_a_wrong_type_is_still_html() -> None:
 def test_gb18030_codec_name_is_what_python_knows() -> None:
     # Cleaned.encoding must name a codec that re-decodes the stored bytes.
     assert codecs.lookup(normalise_charset("gb2312") or "").name == "gb18030"
+
+
+def test_control_characters_in_a_damaged_page_are_dropped_not_fatal() -> None:
+    # A page with stray control bytes (a bad proxy, a binary splice): the rules that edit
+    # the tree must not fail on them, and they never reach the text.
+    paragraph = "The ministry said the new rules take effect on 1 September.\x08 " * 4
+    body = (
+        "<html><head><title>New rules</title></head><body><article>"
+        f"<p>{paragraph}</p><div>Share to: WeChat | Weibo</div>\x01 after the bar."
+        f"<p>{paragraph}</p></article></body></html>"
+    ).encode()
+    cleaned = clean_page(body, "https://www.example.gov/news/rules.html")
+    assert cleaned.status == STATUS_OK
+    assert "take effect on 1 September" in (cleaned.text or "")
+    assert not any(ord(char) < 9 for char in cleaned.text or "")

@@ -30,6 +30,9 @@ _PARSER = lxml.html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Control characters are never visible text, and lxml refuses to set them as text when a
+# rule edits the tree (a corrupted or binary-tainted page has them).
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Extracted:
 def parse_html(text: str) -> HtmlElement | None:
     """The page as an lxml tree, or None when there is no document to speak of."""
     # lxml refuses str input that carries an XML encoding declaration.
-    text = _XML_DECLARATION.sub("", text, count=1)
+    text = _NOT_XML_TEXT.sub("", _XML_DECLARATION.sub("", text, count=1))
     if not text.strip():
         return None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -287,3 +288,17 @@ def test_portal_page_loses_its_menus_related_list_and_footer(portal: Cleaned) ->
         assert boilerplate not in text, boilerplate
     assert portal.title == "省应急管理厅部署冬季安全生产工作"
     assert portal.issuer == "省应急管理厅"
+
+
+def test_damaged_pages_give_a_result_never_an_exception() -> None:
+    # Truncated downloads and flipped bytes, as a flaky network or disk makes them.
+    rng = random.Random(20261123)
+    for path in sorted(PAGES.glob("*.html")) + sorted((PAGES / "wechat").glob("*.html")):
+        body = path.read_bytes()
+        for _ in range(8):
+            damaged = bytearray(body[: rng.randrange(1, len(body))])
+            for _ in range(12):
+                damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+            for url in ("https://www.example.gov/a.html", "https://mp.weixin.qq.com/s/x"):
+                cleaned = clean_page(bytes(damaged), url)
+                assert cleaned.status, (path.name, url)

@@ -397,8 +397,10 @@ def test_statement_page_over_http(site: str, path: str) -> None:
 
 @pytest.mark.slow
 def test_statement_row_stays_datasettes_as_data(site: str) -> None:
-    row = json.loads(get(site, "/archive/statements/edited.json").text)
-    assert row["rows"][0][0] == "edited"  # the row as data is still Datasette's
+    page = lxml.html.fromstring(get(site, "/archive/statement/edited").text)
+    links = {text_of(a): a.get("href") for a in page.cssselect(".statement-meta a")}
+    row = json.loads(get(site, links["JSON"]).text)  # the row as data is still Datasette's
+    assert row["rows"][0][0] == "edited"
 
 
 @pytest.mark.slow

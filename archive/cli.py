@@ -182,7 +182,7 @@ def crawl(
 
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
-EXIT_NOTHING_FETCHED = 1  # the crawl ran, but reached nothing: worth a cron mail
+EXIT_NOTHING_FETCHED = 1  # the crawl ran but reached nothing: a failed systemd unit
 
 
 def _crawl_locked(

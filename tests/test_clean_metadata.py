@@ -142,6 +142,9 @@ def test_issuer_from_meta_then_source_line_then_hint() -> None:
     assert find_issuer({}, blocks) == "新华社"
     blocks = [("Time: 2024-08-02 10:15 Source: Ministry of Foreign Affairs | Views: 1200", "")]
     assert find_issuer({}, blocks) == "Ministry of Foreign Affairs"
+    # The time in the next <span>, run together with the source: not part of its name.
+    assert find_issuer({}, [("来源：人民日报2024-05-13 08:49", "")]) == "人民日报"
+    assert find_issuer({}, [("来源：2024年第3期《求是》", "")]) == "2024年第3期《求是》"
     page = f"<html><body><div><p>{PARAGRAPH_EN}</p></div></body></html>".encode()
     cleaned = clean_page(page, "https://agri.example.gov/1", hints=Hints(issuer="MoA"))
     assert cleaned.issuer == "MoA"

@@ -95,7 +95,9 @@ _SOURCE_LINE = re.compile(
 )
 _SOURCE_STOP = re.compile(
     r"\s{2,}|[|｜【\[<>]|\s(?=(?:发布时间|发布日期|时间|日期|作者|编辑|责任编辑|浏览|点击|阅读|字体|"
-    r"字号|Time|Date|Author|Editor|Views|Published|Font)\s*[:：])"
+    r"字号|Time|Date|Author|Editor|Views|Published|Font)\s*[:：])|"
+    # "来源：人民日报2024-05-13 08:49": the date sat in the next <span>, with no space.
+    r"(?=(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"
 )
 
 _TITLE_SEPARATORS = (" | ", "｜", " - ", " – ", " — ", "--", "_", " :: ", " » ", " · ", "-")

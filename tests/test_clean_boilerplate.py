@@ -53,6 +53,9 @@ BODY_EN = (
         ("网站标识码bm01000001", "footer"),
         ("Ministry of Health. All rights reserved.", "footer"),
         ("主办单位：江川市人民政府办公室 技术支持：江川市大数据中心", "footer"),
+        ("查看更多", "navigation"),
+        ("展开剩余85%", "navigation"),
+        ("Load more", "navigation"),
     ],
 )
 def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
@@ -78,6 +81,7 @@ def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
         "主办单位：国务院新闻办公室、商务部",
         "English",
         "中文 English",
+        "查看更多信息请访问市政府门户网站。",
     ],
 )
 def test_statement_sentences_are_not_boilerplate(sentence: str) -> None:
@@ -103,6 +107,21 @@ def test_clean_lines_drops_title_info_bar_and_related_list() -> None:
     kept = clean_lines(lines, titles=["Statement on Disaster Preparedness"])
     # The info bar above the body goes; a "Time:" line inside the body is content.
     assert kept == [BODY_EN, "Time: 14:00 on 3 March, in the main hall of the Cabinet Office."]
+
+
+def test_a_dated_info_bar_opening_the_text_goes_even_when_long() -> None:
+    line = "2012-09-26 11:09:00 | Source：People's Daily Online, Beijing bureau"
+    assert clean_lines([line, BODY_EN]) == [BODY_EN]
+    # A sentence that starts with a date is the statement's.
+    dated = "2024-03-01: the Cabinet approved the plan after a debate of three hours."
+    assert clean_lines([dated, BODY_EN]) == [dated, BODY_EN]
+
+
+def test_a_call_to_share_closing_the_text_goes_but_not_inside_it() -> None:
+    closing = "欢迎分享到朋友圈~"
+    body = "市政府今天发布了防汛应急预案，要求各区县做好准备工作。"
+    assert clean_lines([body, closing]) == [body]
+    assert clean_lines([closing, body]) == [closing, body]
 
 
 def test_title_repeated_later_in_the_body_is_dropped_too() -> None:

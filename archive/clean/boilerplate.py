@@ -104,7 +104,8 @@ _SHARE_HINT = re.compile(
 )
 # Account promos that close WeChat posts and news pages: "请识别图中二维码关注…".
 _QR_PROMO = re.compile(
-    r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别"
+    r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别|"
+    r"^欢迎(?:大家)?(?:分享|转发|关注|点赞|留言)[^。]{0,16}[~～!！]*$"
 )
 # Video and audio player controls that end up as lines: "倍速", "- 1.5X", "00:00 / 01:45".
 _PLAYER = re.compile(
@@ -112,7 +113,10 @@ _PLAYER = re.compile(
     r"清晰度|标清|高清|超清|蓝光|自动|播放|暂停|全屏|退出全屏|静音|重播|播报文章|"
     r"时长\s*[:：]\s*\d{1,2}:\d{2}.{0,40})$"
 )
-_NAV_LABEL = re.compile(r"(?i)^(?:post navigation|posts navigation|skip to content)$")
+_NAV_LABEL = re.compile(
+    r"(?i)^(?:post navigation|posts navigation|skip to content|load more|show more|"
+    r"查看更多|加载更多|点击加载更多|点击查看更多|展开全文|展开剩余\d+%)$"
+)
 _FOOTER_PREFIX = re.compile(
     r"(?i)^(?:copyright\s*(?:©|\(c\)|&copy;|\d{4})|©|版权所有|技术支持\s*[:：]|网站维护\s*[:：])"
 )
@@ -591,18 +595,34 @@ def _drop_closing_promos(lines: list[str]) -> list[str]:
     return lines[:end]
 
 
+_LEADING_DATE = re.compile(
+    r"^(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?\s*[|｜·]?\s*"
+)
+
+
+def _is_head_info(line: str) -> bool:
+    """A date line, an info bar, or both: `2012-09-26 11:09:00 | Source：People's Daily`."""
+    if _DATE_LINE.match(line) or is_info_bar(line):
+        return True
+    rest = _LEADING_DATE.sub("", line, count=1)
+    return rest != line and is_info_bar(rest)
+
+
 def _drop_info_bars(lines: list[str]) -> list[str]:
     """Info bars above the body, and a bare source/editor line closing it.
 
     Only there: in the middle of a notice, "时间：8月1日上午9时" is the meeting's time.
     """
     start = 0
-    # The body starts at the first long line or full sentence (Chinese sentences are short).
-    while (
-        start < len(lines) and len(lines[start]) < 50 and not lines[start].endswith(_SENTENCE_END)
+    # The body starts at the first long line or full sentence (Chinese sentences are short)
+    # that is not itself an info bar (one with a long source name can be long).
+    while start < len(lines) and (
+        (len(lines[start]) < 50 and not lines[start].endswith(_SENTENCE_END))
+        or _is_head_info(lines[start])
     ):
         start += 1
-    head = [line for line in lines[:start] if not (is_info_bar(line) or _DATE_LINE.match(line))]
+    head = [line for line in lines[:start] if not _is_head_info(line)]
     body = lines[start:]
     while (
         body

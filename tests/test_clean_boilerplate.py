@@ -56,6 +56,12 @@ BODY_EN = (
         ("查看更多", "navigation"),
         ("展开剩余85%", "navigation"),
         ("Load more", "navigation"),
+        ("[Related: Salesforce Keynote: AI and Integration]", "related"),
+        ("【延伸阅读：国务院关于防汛工作的通知】", "related"),
+        ("Filed under: Statements |", "navigation"),
+        ("Tags: economy, trade", "navigation"),
+        ("Reading time: 3 min", "navigation"),
+        ("Tempo de leitura: 1 minuto", "navigation"),
     ],
 )
 def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
@@ -82,6 +88,8 @@ def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
         "English",
         "中文 English",
         "查看更多信息请访问市政府门户网站。",
+        "(see also: Annex 2 of the regulation)",
+        "Tags on imported goods must show the country of origin, the ministry said.",
     ],
 )
 def test_statement_sentences_are_not_boilerplate(sentence: str) -> None:
@@ -113,6 +121,7 @@ def test_a_dated_info_bar_opening_the_text_goes_even_when_long() -> None:
     line = "2012-09-26 11:09:00 | Source：People's Daily Online, Beijing bureau"
     assert clean_lines([line, BODY_EN]) == [BODY_EN]
     # A sentence that starts with a date is the statement's.
+    assert clean_lines(["2005年8月25日（来源：上海证券报）", BODY_EN]) == [BODY_EN]
     dated = "2024-03-01: the Cabinet approved the plan after a debate of three hours."
     assert clean_lines([dated, BODY_EN]) == [dated, BODY_EN]
 

@@ -96,7 +96,10 @@ _WECHAT_PROMPT = re.compile(
 )
 # "推荐阅读：<another article's title>": a one-line promo for another page.
 _RELATED_ONE = re.compile(
-    r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$"
+    r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$|"
+    # "[Related: Another story's title]" set between paragraphs.
+    r"^[\[【(（]\s*(?i:related|read more|read also|推荐阅读|延伸阅读|相关阅读)"
+    r"\s*[:：].{1,150}[\]】)）]$"
 )
 # Mobile share hints of Chinese news sites: "点击右上角微信好友 / 朋友圈 / 请使用浏览器分享功能".
 _SHARE_HINT = re.compile(
@@ -116,6 +119,12 @@ _PLAYER = re.compile(
 _NAV_LABEL = re.compile(
     r"(?i)^(?:post navigation|posts navigation|skip to content|load more|show more|"
     r"查看更多|加载更多|点击加载更多|点击查看更多|展开全文|展开剩余\d+%)$"
+)
+# Where the post is filed and how long it takes to read: the site's, not the statement's.
+_FILING = re.compile(
+    r"(?i)^(?:filed under|posted in|tags|tagged|categories)\s*[:：].{0,120}$|"
+    r"^(?:reading time|read time|tempo de leitura|阅读时长|预计阅读时间)\s*[:：]?\s*"
+    r"(?:about\s*)?\d+\s*(?:min|minutes?|minutos?|分钟)\.?$|^\d+\s*min(?:ute)? read$"
 )
 _FOOTER_PREFIX = re.compile(
     r"(?i)^(?:copyright\s*(?:©|\(c\)|&copy;|\d{4})|©|版权所有|技术支持\s*[:：]|网站维护\s*[:：])"
@@ -216,7 +225,7 @@ def classify(text: str) -> str | None:
         return "related"
     if _COMMENT.match(text):
         return "comment_form"
-    if _NAV_LABEL.match(text):
+    if _NAV_LABEL.match(text) or _FILING.match(text):
         return "navigation"
     if _WECHAT_PROMPT.match(text):
         return "wechat_prompt"
@@ -606,7 +615,7 @@ def _is_head_info(line: str) -> bool:
     if _DATE_LINE.match(line) or is_info_bar(line):
         return True
     rest = _LEADING_DATE.sub("", line, count=1)
-    return rest != line and is_info_bar(rest)
+    return rest != line and is_info_bar(rest.strip("()（）"))
 
 
 def _drop_info_bars(lines: list[str]) -> list[str]:

@@ -62,6 +62,15 @@ BODY_EN = (
         ("Tags: economy, trade", "navigation"),
         ("Reading time: 3 min", "navigation"),
         ("Tempo de leitura: 1 minuto", "navigation"),
+        ("DON'T MISS", "related"),
+        ("Most read in world news", "related"),
+        ("SEE MORE: Hong Kong protests: 800 students under siege", "related"),
+        ("分享让更多人看到", "toolbar"),
+        ("Like this story? Share it with a friend!", "toolbar"),
+        ("很抱歉，当前视频播放失败", "player"),
+        ("错误代码：QVS.4100", "player"),
+        ("举报邮箱：jubao@example.com", "footer"),
+        ("特别声明：以上内容为自媒体平台用户上传并发布，本平台仅提供信息存储服务。", "footer"),
     ],
 )
 def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
@@ -89,6 +98,9 @@ def test_boilerplate_lines_are_recognised(line: str, rule: str) -> None:
         "中文 English",
         "查看更多信息请访问市政府门户网站。",
         "(see also: Annex 2 of the regulation)",
+        "More cooperation is needed between the two agencies.",
+        "Also present were the ministers of finance and trade.",
+        "特别声明称，以上措施自即日起施行。",
         "Tags on imported goods must show the country of origin, the ministry said.",
     ],
 )
@@ -131,6 +143,14 @@ def test_a_call_to_share_closing_the_text_goes_but_not_inside_it() -> None:
     body = "市政府今天发布了防汛应急预案，要求各区县做好准备工作。"
     assert clean_lines([body, closing]) == [body]
     assert clean_lines([closing, body]) == [closing, body]
+
+
+def test_follow_and_subscribe_promos_closing_the_text_go() -> None:
+    promos = [
+        "Follow the Ministry on Facebook, Twitter and YouTube.",
+        "Subscribe to the Morning Review newsletter",
+    ]
+    assert clean_lines([BODY_EN, *promos]) == [BODY_EN]
 
 
 def test_title_repeated_later_in_the_body_is_dropped_too() -> None:

@@ -71,6 +71,7 @@ _PREV_NEXT = re.compile(
 _RELATED_LABEL = (
     r"(?:related(?: articles?| news| stories| posts| links| content| reading)?|"
     r"you may also like|read more|more news|recent posts|"
+    r"don'?t miss|most read(?: in [a-z ]{1,30})?|more|also|see more|"
     r"相关(?:文章|新闻|链接|阅读|稿件|报道|内容|信息)|推荐阅读|延伸阅读|热点推荐|更多阅读|"
     r"猜你喜欢|热门文章|最新文章|精彩推荐|精彩视频推荐|热门推荐|为你推荐|喜欢此内容的人还喜欢)"
 )
@@ -97,24 +98,30 @@ _WECHAT_PROMPT = re.compile(
 # "推荐阅读：<another article's title>": a one-line promo for another page.
 _RELATED_ONE = re.compile(
     r"^(?:推荐阅读|延伸阅读|相关阅读|相关链接|相关新闻|往期回顾|往期推荐)\s*[:：].{1,80}$|"
+    r"^(?i:see more|also read|read also)\s*[:：].{1,150}$|"
     # "[Related: Another story's title]" set between paragraphs.
     r"^[\[【(（]\s*(?i:related|read more|read also|推荐阅读|延伸阅读|相关阅读)"
     r"\s*[:：].{1,150}[\]】)）]$"
 )
 # Mobile share hints of Chinese news sites: "点击右上角微信好友 / 朋友圈 / 请使用浏览器分享功能".
 _SHARE_HINT = re.compile(
-    r"^(?:点击右上角.{0,12}|朋友圈|微信好友|请使用浏览器(?:的)?分享功能.{0,12}|分享到(?:微信)?朋友圈)$"
+    r"^(?:点击右上角.{0,12}|朋友圈|微信好友|请使用浏览器(?:的)?分享功能.{0,12}|分享到(?:微信)?朋友圈|"
+    r"点击浏览器下方.{0,40}|分享让更多人看到|"
+    r"(?i:(?:like this (?:story|article)\?\s*)?"
+    r"share (?:it|this) with (?:a friend|your friends)!?))$"
 )
 # Account promos that close WeChat posts and news pages: "请识别图中二维码关注…".
 _QR_PROMO = re.compile(
     r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别|"
-    r"^欢迎(?:大家)?(?:分享|转发|关注|点赞|留言)[^。]{0,16}[~～!！]*$"
+    r"^欢迎(?:大家)?(?:分享|转发|关注|点赞|留言)[^。]{0,16}[~～!！]*$|"
+    r"^(?i:follow .{1,60} on (?:facebook|twitter|instagram|youtube|weibo|wechat)\b.{0,80}|"
+    r"(?:subscribe|sign up) (?:to|for) .{1,60}(?:newsletter|podcast|youtube|channel).{0,40})$"
 )
 # Video and audio player controls that end up as lines: "倍速", "- 1.5X", "00:00 / 01:45".
 _PLAYER = re.compile(
     r"(?i)^(?:-\s*)?(?:倍速|\d(?:\.\d{1,2})?x|\d{1,2}:\d{2}(?::\d{2})?(?:\s*/\s*\d{1,2}:\d{2}(?::\d{2})?)?|"
     r"清晰度|标清|高清|超清|蓝光|自动|播放|暂停|全屏|退出全屏|静音|重播|播报文章|"
-    r"时长\s*[:：]\s*\d{1,2}:\d{2}.{0,40})$"
+    r"时长\s*[:：]\s*\d{1,2}:\d{2}.{0,40}|很抱歉，当前视频播放失败|错误代码\s*[:：]\s*[\w.]{1,20})$"
 )
 _NAV_LABEL = re.compile(
     r"(?i)^(?:post navigation|posts navigation|skip to content|load more|show more|"
@@ -132,7 +139,11 @@ _FOOTER_PREFIX = re.compile(
 # "主办单位：" also opens a line of an event notice; only with a second footer sign is it one.
 _SPONSOR_PREFIX = re.compile(r"^(?:主办|承办)(?:单位)?\s*[:：]")
 _SPONSOR_FOOTER = re.compile(r"技术支持|网站维护|版权|ICP|网站标识码|公网安备|联系我们|网站地图")
-_FOOTER_ANYWHERE = re.compile(r"[\u4e00-\u9fff]ICP备|ICP证|公网安备|网站标识码")
+_FOOTER_ANYWHERE = re.compile(
+    r"[\u4e00-\u9fff]ICP备|ICP证|公网安备|网站标识码|^(?:违法和不良信息)?举报(?:邮箱|电话)\s*[:：]|"
+    # Platforms' notice under a user's post: "特别声明：以上内容…仅提供信息存储服务。"
+    r"^[“\"]?特别声明\s*[:：]\s*以上.{0,80}仅提供信息存储(?:空间)?服务"
+)
 # A wire service's rights notice closing a reprinted story ("© 2019 Associated Press. All
 # Rights Reserved. This material may not be published…") is the story's credit, not the
 # site's footer: a paragraph among the statement's paragraphs that says how it may be reused.

@@ -63,6 +63,7 @@ BODY_EN = (
         ("Reading time: 3 min", "navigation"),
         ("Tempo de leitura: 1 minuto", "navigation"),
         ("DON'T MISS", "related"),
+        ("You may also like...", "related"),
         ("Most read in world news", "related"),
         ("SEE MORE: Hong Kong protests: 800 students under siege", "related"),
         ("分享让更多人看到", "toolbar"),

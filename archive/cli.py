@@ -38,6 +38,11 @@ sources_option = click.option(
     metavar="ID",
     help="Only this source (repeatable; default: all).",
 )
+progress_option = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Live progress on stderr (default: when stderr is a terminal; otherwise a line a minute).",
+)
 db_option = click.option(
     "--db",
     "db_path",
@@ -749,7 +754,10 @@ def schedule_show(config_path: str, db_path: Path) -> None:
 @config_option
 @db_option
 @sources_option
-def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> None:
+@progress_option
+def reextract(
+    config_path: str, db_path: Path, source_ids: tuple[str, ...], progress: bool | None
+) -> None:
     """Re-run the cleaner over the stored raw captures of statements.
 
     A new version is created only where the cleaned text really changed; prints counts.
@@ -758,6 +766,7 @@ def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> N
     Example:
         communique reextract --source mfa-zh
     """
+    from archive.progress import JobProgress
     from archive.reextract import reextract as run_reextract
     from crawler.sources import ConfigError
 
@@ -768,7 +777,8 @@ def reextract(config_path: str, db_path: Path, source_ids: tuple[str, ...]) -> N
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
     hints = {source.id: source.hints for source in config.sources}
-    result = run_reextract(db_path, list(source_ids), hints)
+    with JobProgress("reextract", "statements", live=progress) as counter:
+        result = run_reextract(db_path, list(source_ids), hints, counter)
     click.echo(
         f"{result.statements} statement(s) re-extracted: {result.changed} changed, "
         f"{result.unchanged} unchanged, {result.failed} failed"
@@ -815,13 +825,17 @@ def warc_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...]) -> N
     metavar="ID",
     help="The configured source the pages belong to.",
 )
-def warc_import(config_path: str, db_path: Path, warc_path: Path, source_id: str) -> None:
+@progress_option
+def warc_import(
+    config_path: str, db_path: Path, warc_path: Path, source_id: str, progress: bool | None
+) -> None:
     """Ingest a WARC from another crawler (Browsertrix, Heritrix, wget) as if crawled.
 
     \b
     Example:
         communique warc import crawl.warc.gz --source mfa-en
     """
+    from archive.progress import JobProgress
     from archive.warc import import_warc
     from crawler.sources import ConfigError
 
@@ -831,7 +845,8 @@ def warc_import(config_path: str, db_path: Path, warc_path: Path, source_id: str
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
     _check_db(db_path)
-    summary = import_warc(db_path, warc_path, source, config.archive.history)
+    with JobProgress(f"warc import {warc_path.name}", "records", live=progress) as counter:
+        summary = import_warc(db_path, warc_path, source, config.archive.history, counter)
     click.echo(
         f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from archive.clean import Hints, clean_page
+from archive.progress import JobProgress
 from archive.store import CHANGED, UNCHANGED, Archive
 
 K = TypeVar("K")
@@ -162,7 +163,12 @@ def _fallback_hints(archive: Archive) -> dict[str, Hints]:
     return {sid: Hints(issuer=issuer, language=language) for sid, issuer, language in rows}
 
 
-def reextract(db_path: Path, source_ids: list[str], hints: dict[str, Hints]) -> ReextractResult:
+def reextract(
+    db_path: Path,
+    source_ids: list[str],
+    hints: dict[str, Hints],
+    progress: JobProgress | None = None,
+) -> ReextractResult:
     """Clean every statement's stored body again (of the named sources, or all).
 
     Each statement's latest capture with a body is cleaned with the capture's URL and
@@ -175,6 +181,8 @@ def reextract(db_path: Path, source_ids: list[str], hints: dict[str, Hints]) -> 
     try:
         targets = _targets(archive, source_ids)
         fallback = _fallback_hints(archive)
+        if progress is not None:
+            progress.set_total(len(targets))
 
         def jobs() -> Iterator[tuple[_Target, tuple[Any, ...] | None]]:
             for target in targets:
@@ -193,6 +201,8 @@ def reextract(db_path: Path, source_ids: list[str], hints: dict[str, Hints]) -> 
         changed = unchanged = failed = 0
         workers = min(os.cpu_count() or 1, max(1, len(targets)))
         for target, cleaned in map_in_workers(clean_page, jobs(), workers):
+            if progress is not None:
+                progress.advance()
             if cleaned is None or isinstance(cleaned, BaseException):
                 failed += 1
                 continue

@@ -29,6 +29,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.atomic import atomic_open
 from archive.clean import Cleaned, clean_page
+from archive.progress import JobProgress
 from archive.reextract import QUEUE_PER_WORKER, map_in_workers
 from archive.store import Archive, CrawlSummary, Fetched, HistorySettings
 
@@ -393,7 +394,11 @@ def _fetched_at(value: str | None) -> str:
 
 
 def import_warc(
-    db_path: Path, warc_path: Path, source: Source, history: HistorySettings | None = None
+    db_path: Path,
+    warc_path: Path,
+    source: Source,
+    history: HistorySettings | None = None,
+    progress: JobProgress | None = None,
 ) -> CrawlSummary:
     """Record the pages of a WARC (any crawler's; gzipped or not) as a crawl of `source`.
 
@@ -422,6 +427,8 @@ def import_warc(
                         yield item, None
 
             for item, result in map_in_workers(clean_page, jobs(), workers):
+                if progress is not None:
+                    progress.advance()
                 if isinstance(item, _Failure):
                     archive.record_error(
                         crawl_id, source.id, item.url, item.reason, item.http_status

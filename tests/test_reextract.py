@@ -119,12 +119,15 @@ def test_reextract_makes_a_version_where_the_cleaner_now_differs_and_nothing_on_
     assert statements["mfa-zh"]["text"] == current["mfa-zh"].text
     db.close()
 
-    second = communique(*args)
+    second = communique(*args, "--progress")
 
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stdout.strip() == (
         "2 statement(s) re-extracted: 0 changed, 2 unchanged, 0 failed"
     )
+    # Asked for (a terminal by default), the count ends where the summary begins.
+    assert second.stderr.rsplit("\x1b[K", 1)[-1].startswith("reextract: 2/2 statements (100%), ")
+    assert first.stderr == ""  # not a terminal, and under a minute: nothing to say
     db = sqlite_utils.Database(db_path)
     assert db["versions"].count == 3
     db.close()

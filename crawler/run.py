@@ -55,6 +55,20 @@ class _OperatorFilter(logging.Filter):
         )
 
 
+class _SourcePrefix(logging.Filter):
+    """Scrapy's own lines (a retry given up, a download error) name the source, as ours do.
+
+    Scrapy passes the spider along with those records; the spider's name is the source id.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = getattr(getattr(record, "spider", None), "name", None)
+        # Our own lines (and the spiders' loggers) already start with it.
+        if name and not record.getMessage().startswith(f"{name}: "):
+            record.msg = f"{str(name).replace('%', '%%')}: {record.msg}"
+        return True
+
+
 class OneLineFormatter(logging.Formatter):
     """A record's exception as its last line only: a terminal or cron mail is not the place
     for tracebacks (the log file keeps them, and --log-level DEBUG shows them)."""
@@ -97,6 +111,7 @@ def configure_logging(level: str, log_file: Path | None = None, console: Any = N
     chosen = logging.getLevelNamesMapping()[level]
     for handler in handlers:
         handler.addFilter(_OperatorFilter(chosen))
+        handler.addFilter(_SourcePrefix())
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(logging.DEBUG)

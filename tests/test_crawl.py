@@ -358,6 +358,16 @@ def test_crawl_that_reaches_nothing_exits_1_and_keeps_the_archive(
     assert result.stderr.splitlines()[-1].startswith(
         "Error: no page could be fetched from any source (1 error(s))"
     )
+    # Scrapy's own lines (retries given up, download errors) name the source like ours.
+    logged = [
+        line for line in result.stderr.splitlines() if " ERROR " in line or " WARNING " in line
+    ]
+    assert any("Gave up retrying" in line for line in logged)
+    assert all(
+        line.split(" ERROR " if " ERROR " in line else " WARNING ", 1)[1].startswith("mfa-en: ")
+        and "mfa-en: mfa-en:" not in line
+        for line in logged
+    ), logged
     assert rows(db_path, "select id, text from statements order by id") == archived
 
 

@@ -138,6 +138,8 @@ def lift_summaries(root: HtmlElement) -> None:
     for box in list(top.iter(*_SUMMARY_TAGS)):
         if not (_named_summary(box) or _SUMMARY_LABEL.match((box.text or "").lstrip())):
             continue  # checked before reading the text: most blocks are neither
+        if (box.tail or "").strip():
+            continue  # loose text after the box: the layout is not box-then-body
         text = squash(box.text_content())
         if not MIN_SUMMARY_CHARS <= len(text) <= MAX_SUMMARY_CHARS:
             continue
@@ -152,8 +154,6 @@ def lift_summaries(root: HtmlElement) -> None:
             continue
         if not _is_body(following, len(text)):
             continue
-        if (box.tail or "").strip():
-            continue  # loose text after the box: the layout is not box-then-body
         lifted = Element("p")
         lifted.text = text
         box.getparent().remove(box)
@@ -165,12 +165,8 @@ def _named_summary(element: HtmlElement) -> bool:
 
     The name must end in the word: `lede-background` is a page header holding the byline.
     """
-    names = element.get("class") or element.get("id")
-    if not names:
-        return False
-    return (
-        _SUMMARY_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}") is not None
-    )
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return _SUMMARY_NAME.search(names) is not None
 
 
 def _is_summary(element: HtmlElement, text: str) -> bool:

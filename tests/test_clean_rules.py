@@ -131,3 +131,19 @@ def test_rights_notice_is_the_storys_only_among_its_paragraphs() -> None:
     assert notes.credits == {credit}
     # In the lines after trafilatura, only the notice the tree pass saw in the story stays.
     assert clean_lines([credit, footer], credits=notes.credits) == [credit]
+
+
+def test_a_related_label_is_a_whole_word_not_a_prefix() -> None:
+    # "More" and "Also" open related lists; "Moreover" and "Alsop" open sentences.
+    linked = "<a href='/n/1'>the full text of the regulation on river basins</a>"
+    root = parse_html(
+        "<html><body><div>"
+        f"<div>Moreover, see {linked}.</div>"
+        f"<div>More: {linked}</div>"
+        "</div></body></html>"
+    )
+    assert root is not None
+    prune(root)
+    text = root.text_content()
+    assert "Moreover, see the full text" in text
+    assert "More:" not in text

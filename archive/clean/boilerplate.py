@@ -76,7 +76,7 @@ _RELATED_LABEL = (
     r"猜你喜欢|热门文章|最新文章|精彩推荐|精彩视频推荐|热门推荐|为你推荐|喜欢此内容的人还喜欢)"
 )
 _RELATED = re.compile(rf"(?i)^{_RELATED_LABEL}\s*(?:[:：]|\.{{3}}|…)?$")
-_RELATED_START = re.compile(rf"(?i)^{_RELATED_LABEL}\s*[:：]?")
+_RELATED_START = re.compile(rf"(?i)^{_RELATED_LABEL}(?![a-z])\s*[:：]?")
 _COMMENT = re.compile(
     r"(?i)^(?:leave a (?:reply|comment)(?: to .{0,80})?(?: cancel reply)?|cancel reply|"
     r"post (?:a )?comment|add (?:a )?comment|submit comment|comments?(?: \(\d+\))?|"

@@ -349,7 +349,7 @@ def _is_teaser_list(element: HtmlElement) -> bool:
 
 
 _SECTION_TAGS = ("form", "div", "section", "ol", "ul", "aside", "article")
-_AD_LABEL = re.compile(r"(?i)^(?:广告|推广|赞助|advertisement|sponsored|ad|anzeige|publicité)$")
+_AD_LABEL = re.compile(r"(?i)^(?:广告|推广|赞助|advertisement|sponsored|anzeige|publicité)$")
 MAX_AD_CHARS = 150
 
 

@@ -110,8 +110,9 @@ _SHARE_HINT = re.compile(
     r"(?i:(?:like this (?:story|article)\?\s*)?"
     r"share (?:it|this) with (?:a friend|your friends)!?))$"
 )
-# Account promos that close WeChat posts and news pages: "请识别图中二维码关注…".
-_QR_PROMO = re.compile(
+# Promos that close WeChat posts and news pages: scan-to-follow ("请识别图中二维码关注…"),
+# calls to share ("欢迎分享到朋友圈"), follow-us and newsletter lines.
+_CLOSING_PROMO = re.compile(
     r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别|"
     r"^欢迎(?:大家)?(?:分享|转发|关注|点赞|留言)[^。]{0,16}[~～!！]*$|"
     r"^(?i:follow .{1,60} on (?:facebook|twitter|instagram|youtube|weibo|wechat)\b.{0,80}|"
@@ -607,10 +608,10 @@ def _drop_link_runs(lines: list[str], link_texts: set[str] | frozenset[str]) -> 
 
 
 def _drop_closing_promos(lines: list[str]) -> list[str]:
-    """ "Scan the QR code to follow us" lines closing a text (never inside it: a notice may
-    tell readers to scan a code to use a service)."""
+    """Promo lines closing a text: scan to follow, share this, follow us, subscribe (never
+    inside it: a notice may tell readers to scan a code to use a service)."""
     end = len(lines)
-    while end > 1 and len(lines[end - 1]) <= 200 and _QR_PROMO.search(lines[end - 1]):
+    while end > 1 and len(lines[end - 1]) <= 200 and _CLOSING_PROMO.search(lines[end - 1]):
         end -= 1
     return lines[:end]
 

@@ -32,7 +32,7 @@ demo: $(STAMP)
 # Scores the cleaner on ../shared/eval (not part of the repo) beside plain trafilatura.
 EVAL_DIR ?= ../shared/eval
 eval: $(STAMP)
-	$(BIN)/communique eval $(EVAL_DIR)
+	$(BIN)/python -m bench.evaluate $(EVAL_DIR)
 
 # Speed and memory figures, printed; never pass/fail.
 bench: $(STAMP)

@@ -3,8 +3,9 @@ config loader and the crawler import these without loading trafilatura."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 # Statuses a page can come out with. `ok` is a statement; everything else is recorded on
 # the capture only and never becomes statement text.
@@ -66,3 +67,38 @@ class Hints:
     date: str | None = None
     issuer_selector: str | None = None
     drop: tuple[str, ...] = ()
+
+
+class ExtractRulesLike(Protocol):
+    body: str | None
+    title: str | None
+    date: str | None
+    issuer: str | None
+    drop: Sequence[str]
+
+
+class SourceLike(Protocol):
+    """What the cleaner takes from a configured source (`communique.config.Source`), which
+    the archive never imports: it is handed the object and reads these."""
+
+    @property
+    def fallback_issuer(self) -> str | None: ...
+
+    language: str | None
+    timezone: str | None
+    extract: Any  # ExtractRulesLike | None
+
+
+def hints_for(source: SourceLike) -> Hints:
+    """What the cleaner may fall back on for a source's pages, and its CSS overrides."""
+    rules: ExtractRulesLike | None = source.extract
+    return Hints(
+        issuer=source.fallback_issuer,
+        language=source.language,
+        timezone=source.timezone,
+        body=rules.body if rules else None,
+        title=rules.title if rules else None,
+        date=rules.date if rules else None,
+        issuer_selector=rules.issuer if rules else None,
+        drop=tuple(rules.drop) if rules else (),
+    )

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 HOUR = 3600.0
 DAY = 24 * HOUR
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": HOUR, "d": DAY, "w": 7 * DAY}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in `30m`, `6h`, `1d`, `2w`; ValueError naming the text otherwise."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration like 30m, 6h, 1d or 2w: {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,14 @@ class HistorySettings:
     reprint_threshold: float = 0.8
     recheck: RecheckSchedule = field(default_factory=RecheckSchedule)
 
+    @classmethod
+    def from_config(cls, settings: Any) -> HistorySettings:
+        """From the config's `archive:` block (`communique.config.ArchiveSettings`)."""
+        schedule = RecheckSchedule(
+            steps=settings.recheck_seconds, later=settings.recheck_after_seconds
+        )
+        return cls(reprint_threshold=settings.reprint_threshold, recheck=schedule)
+
 
 @dataclass(frozen=True)
 class Recheck:

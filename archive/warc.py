@@ -29,12 +29,13 @@ from warcio.warcwriter import WARCWriter
 
 from archive.atomic import atomic_open
 from archive.clean import Cleaned, clean_page
+from archive.cleaned import hints_for
 from archive.progress import JobProgress
 from archive.reextract import QUEUE_PER_WORKER, map_in_workers
 from archive.store import Archive, CrawlSummary, Fetched, HistorySettings
 
 if TYPE_CHECKING:
-    from crawler.sources import Source
+    from communique.config import Source
 
 SOFTWARE = "Communique (https://github.com/communique-archive/communique), warcio"
 WARC_VERSION = "1.1"
@@ -416,7 +417,7 @@ def import_warc(
         try:
             workers = os.cpu_count() or 1
             reader = _Reader(source, archive, recent=workers * QUEUE_PER_WORKER * 2)
-            hints = source.hints
+            hints = hints_for(source)
 
             def jobs() -> Iterator[tuple[_Page | _Failure, tuple[Any, ...] | None]]:
                 for item in reader.pages(warc_path):

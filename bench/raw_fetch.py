@@ -18,7 +18,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.sources import load_config
+from communique.config import load_config
 from crawler.spiders import politeness_settings
 
 

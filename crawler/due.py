@@ -7,27 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from archive.recheck import parse_duration
-from crawler.sources import Source
+from communique.config import Source, is_cron, parse_duration
 
 DEFAULT_EVERY = "6h"
-
-
-def is_cron(schedule: str) -> bool:
-    return len(schedule.split()) == 5 and croniter.is_valid(schedule)
-
-
-def check_schedule(schedule: str) -> str:
-    """The schedule if it is a duration (30m, 6h, 1d) or a 5-field cron expression."""
-    if is_cron(schedule):
-        return schedule
-    try:
-        parse_duration(schedule)
-    except ValueError:
-        raise ValueError(
-            f"not a duration (30m, 6h, 1d) or a cron expression ('0 */6 * * *'): {schedule!r}"
-        ) from None
-    return schedule
 
 
 def next_due(schedule: str, last_crawl: datetime | None, now: datetime) -> datetime:

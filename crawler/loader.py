@@ -8,7 +8,7 @@ from typing import Self
 from scrapy import Request, Spider
 from scrapy.settings import BaseSettings
 
-from crawler.sources import load_config
+from communique.config import load_config
 from crawler.spiders import spider_for
 
 

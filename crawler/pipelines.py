@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 
 from archive import health
 from archive.clean import Cleaned, clean_page
+from archive.cleaned import hints_for
 from archive.reprints import signed
 from archive.store import ERROR, GONE, NOT_STATEMENT, Archive, Fetched
 from crawler.items import INDEX, FetchErrorItem, PageItem
@@ -70,7 +71,7 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         spider: Any = self.crawler.spider
         source = spider.source
-        self.hints = source.hints
+        self.hints = hints_for(source)
         self.archive = Archive(self.db_path, spider.history)
         self.archive.sync_sources([source.model_dump()])
         self.crawl_id = self.archive.start_crawl(source.id)

@@ -14,8 +14,8 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.store import Archive, CrawlSummary
+from communique.config import Config, Source
 from crawler.progress import ProgressTable
-from crawler.sources import Config, Source
 from crawler.spiders import spider_for
 
 

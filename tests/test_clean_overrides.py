@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from archive.clean import GONE_STATUSES, STATUS_NOT_FOUND, STATUS_OK, Hints, clean_page
-from crawler.sources import Source
+from archive.cleaned import hints_for
+from communique.config import Source
 
 PAGES = Path(__file__).parent / "pages"
 URL = "https://water.example.gov/bulletins/2024/0723.html"
@@ -37,7 +38,7 @@ def source(**extract: object) -> Source:
 
 
 def test_config_rules_reach_the_hints() -> None:
-    hints = source(**RULES).hints
+    hints = hints_for(source(**RULES))
     assert hints.body == ".doc-body"
     assert hints.title == ".doc-title"
     assert hints.date == ".doc-meta time"
@@ -49,7 +50,7 @@ def test_config_rules_reach_the_hints() -> None:
 def test_a_source_without_rules_has_empty_overrides() -> None:
     plain = Source(id="w", name="W", issuer="I", kind="urls", urls=[URL])
     assert plain.extract is None
-    assert plain.hints == Hints(issuer="I")
+    assert hints_for(plain) == Hints(issuer="I")
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_bad_rules_are_config_errors(extract: dict[str, object]) -> None:
 
 
 def test_overrides_pick_body_title_date_and_issuer() -> None:
-    cleaned = clean_page(bulletin(), URL, hints=source(**RULES).hints)
+    cleaned = clean_page(bulletin(), URL, hints=hints_for(source(**RULES)))
     assert cleaned.status == STATUS_OK
     assert cleaned.title == "Water restrictions lifted in the eastern districts"
     assert cleaned.published == "2024-07-23T09:00:00"

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archive.cli import main
+from communique.cli import main
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""`communique eval` scoring on a tiny synthetic evaluation folder."""
+"""`make eval` (bench/evaluate.py) scoring on a tiny synthetic evaluation folder."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.evaluate import (
+from bench.evaluate import (
     Output,
     PageScore,
     aggregate,

@@ -318,7 +318,7 @@ def test_incremental_snapshot_since_a_date(history_path: Path, tmp_path: Path) -
 def test_cli_export_since(history_path: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from archive.cli import main
+    from communique.cli import main
 
     out = tmp_path / "cli"
     runner = CliRunner()

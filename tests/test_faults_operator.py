@@ -22,6 +22,7 @@ import yaml
 
 from archive.clean import Cleaned, Hints, clean_page
 from archive.store import Fetched
+from communique.config import Source
 from tests.helpers import COMMUNIQUE, communique
 from tests.sites.faulty import FaultyServer, page, slow, statement_html
 from tests.test_serve import free_port, get, wait_until_up
@@ -349,11 +350,7 @@ def test_a_dead_cleaning_worker_is_recorded_and_the_crawl_goes_on(
 
     monkeypatch.setattr(pipelines, "clean_page", crash_or_clean)
     monkeypatch.setattr(pipelines, "_pool", None)
-    source = SimpleNamespace(
-        id="crash",
-        hints=Hints(),
-        model_dump=lambda: {"id": "crash", "name": "Crash", "issuer": "M", "kind": "urls"},
-    )
+    source = Source(id="crash", name="Crash", issuer="M", kind="urls", urls=["http://127.0.0.1:9/"])
     stats: dict[str, Any] = {}
     crawler = SimpleNamespace(
         settings=SimpleNamespace(

@@ -11,9 +11,10 @@ import sqlite_utils
 from pytest_socket import socket_allow_hosts
 
 from archive.clean import Cleaned, Hints, clean_page
+from archive.cleaned import hints_for
 from archive.reextract import WorkerDied, map_in_workers, reextract
 from archive.store import Archive, Fetched
-from crawler.sources import load_config
+from communique.config import load_config
 from tests.conftest import GOV_ROOT, write_sources
 from tests.helpers import COMMUNIQUE
 
@@ -79,7 +80,7 @@ def archive_with_stale_text(tmp_path: Path) -> tuple[Path, Path, dict[str, Clean
         ("mfa-zh", ZH_PATH, ZH_TYPE),
     ):
         page = fetched(source_id, path, content_type)
-        cleaned = clean_page(page.body, page.url, content_type, sources[source_id].hints)
+        cleaned = clean_page(page.body, page.url, content_type, hints_for(sources[source_id]))
         assert cleaned.status == "ok" and cleaned.text
         current[source_id] = cleaned
         stored = replace(cleaned, text=STALE_TEXT) if source_id == "mfa-en" else cleaned
@@ -139,7 +140,7 @@ def test_reextract_of_one_source_leaves_the_others_alone(
     archive_with_stale_text: tuple[Path, Path, dict[str, Cleaned]],
 ) -> None:
     config_path, db_path, _ = archive_with_stale_text
-    hints = {source.id: source.hints for source in load_config(config_path).sources}
+    hints = {source.id: hints_for(source) for source in load_config(config_path).sources}
 
     result = reextract(db_path, ["mfa-zh"], hints)
 
@@ -167,7 +168,7 @@ def test_a_page_the_cleaner_fails_on_counts_as_failed_and_the_rest_goes_on(
     archive_with_stale_text: tuple[Path, Path, dict[str, Cleaned]],
 ) -> None:
     config_path, db_path, current = archive_with_stale_text
-    hints = {source.id: source.hints for source in load_config(config_path).sources}
+    hints = {source.id: hints_for(source) for source in load_config(config_path).sources}
     # A selector lxml cannot compile: the cleaner raises on every page of mfa-zh.
     hints["mfa-zh"] = Hints(issuer="外交部", body="div[[[")
 
@@ -209,7 +210,7 @@ def test_reextraction_does_not_count_as_seeing_the_statement_again(
     archive_with_stale_text: tuple[Path, Path, dict[str, Cleaned]],
 ) -> None:
     config_path, db_path, _ = archive_with_stale_text
-    hints = {source.id: source.hints for source in load_config(config_path).sources}
+    hints = {source.id: hints_for(source) for source in load_config(config_path).sources}
     sql = "select id, last_seen from statements order by id"
     before = rows_of(db_path, sql)
 

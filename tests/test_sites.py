@@ -22,7 +22,7 @@ import trafilatura
 import yaml
 from parsel import Selector
 
-from crawler.sources import load_config
+from communique.config import load_config
 from tests.conftest import DEMO_CONFIG, GOV_ROOT, REPO_ROOT, MakeConfig
 from tests.sites.server import SiteServer
 
@@ -648,6 +648,6 @@ def test_make_config_rewrites_base_url_and_filters(
 
 @pytest.mark.parametrize("path", [DEMO_CONFIG, DEFAULT_CONFIG], ids=["demo", "default"])
 def test_configs_load_with_the_project_loader(path: Path) -> None:
-    sources_module = pytest.importorskip("crawler.sources")
+    sources_module = pytest.importorskip("communique.config")
     config = sources_module.load_config(str(path))
     assert [s.id for s in config.sources] == [s["id"] for s in load_yaml(path)["sources"]]

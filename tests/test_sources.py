@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import ConfigError, load_config, parse_config
+from communique.config import ConfigError, load_config, parse_config
 from tests.helpers import COMMUNIQUE
 
 GOOD = """\

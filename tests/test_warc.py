@@ -20,9 +20,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.clean import clean_page
+from archive.cleaned import hints_for
 from archive.store import Archive, Fetched
 from archive.warc import export_warc, import_warc, warc_date
-from crawler.sources import Source, load_config
+from communique.config import Source, load_config
 from tests.conftest import GOV_ROOT, write_sources
 from tests.helpers import rows
 from tests.sites.server import SiteServer
@@ -325,7 +326,7 @@ def test_a_warc_from_another_crawler_imports_its_html_statements_only(tmp_path: 
         ("text/html; charset=utf-8", "text/html; charset=gb2312"),
         strict=True,
     ):
-        expected = clean_page(page.read_bytes(), statement["url"], content_type, source.hints)
+        expected = clean_page(page.read_bytes(), statement["url"], content_type, hints_for(source))
         assert (statement["title"], statement["text"]) == (expected.title, expected.text)
     assert [s["capture_count"] for s in statements] == [2, 1]
     assert statements[0]["last_seen"] == "2024-07-27T08:00:00+00:00"
@@ -350,7 +351,7 @@ def test_a_304_sighting_goes_out_as_a_server_not_modified_revisit_and_comes_back
     archive.sync_sources([source.model_dump()])
     crawl_id = archive.start_crawl(source.id)
     first = Fetched(source.id, url, 200, EN_PAGE.read_bytes(), headers, "2024-07-26T08:00:00+00:00")
-    cleaned = clean_page(first.body, url, "text/html", source.hints)
+    cleaned = clean_page(first.body, url, "text/html", hints_for(source))
     assert archive.record_page(crawl_id, first, cleaned) == "new"
     not_modified = Fetched(source.id, url, 304, b"", {"ETag": '"v1"'}, "2024-07-28T08:00:00+00:00")
     assert archive.record_if_unchanged(crawl_id, not_modified) == "unchanged"

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from communique.config import ConfigError, parse_config
 from crawler.middlewares import is_verify_url, sogou_target, wall_page
-from crawler.sources import ConfigError, parse_config
 from crawler.spiders.wechat import album_json_url, article_key, article_url, read_links
 from tests.sites.wechat.site import FILES
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.cleaned import Hints
-from archive.store import CrawlPlan
-from crawler.sources import Config, CrawlSettings, Source, WechatRoute
+from archive.store import CrawlPlan, HistorySettings
+from communique.config import Config, CrawlSettings, Source, WechatRoute
 from crawler.spiders.base import SourceSpider
 from crawler.spiders.feed import FeedSpider
 from crawler.spiders.listing import ListingSpider
@@ -72,7 +70,7 @@ def spider_for(source: Source, config: Config, jobdir: Path | None = None) -> ty
         {
             "name": source.id,
             "source": source,
-            "history": config.archive.history,
+            "history": HistorySettings.from_config(config.archive),
             "custom_settings": settings,
         },
     )
@@ -90,11 +88,8 @@ class AddedSource(Source):
     issuer_from_page: bool = False  # `manual`: no fallback issuer, only the page's own
 
     @property
-    def hints(self) -> Hints:
-        hints = super().hints
-        if self.issuer_from_page:
-            return dataclasses.replace(hints, issuer=None)
-        return hints
+    def fallback_issuer(self) -> str | None:
+        return None if self.issuer_from_page else self.issuer
 
 
 class AddedLinksSpider(SourceSpider):

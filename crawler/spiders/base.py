@@ -22,8 +22,8 @@ from twisted.python.failure import Failure
 
 from archive.identity import canonical_url
 from archive.store import Archive, CrawlPlan, Fetched, HistorySettings, Recheck
+from communique.config import Source
 from crawler.items import INDEX, STATEMENT, FetchErrorItem, PageItem
-from crawler.sources import Source
 
 
 def response_headers(response: Response) -> dict[str, str]:

@@ -20,9 +20,9 @@ from twisted.python.failure import Failure
 
 from archive.identity import canonical_url
 from archive.store import Archive
+from communique.config import WechatRoute
 from crawler.items import FetchErrorItem
 from crawler.middlewares import WechatWall
-from crawler.sources import WechatRoute
 from crawler.spiders.base import SourceSpider, in_domains
 
 # Route lines are for the operator: under `crawler.`, so they pass the crawl log's filter.

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from archive.cleaned import hints_for
 from archive.schema import UnusableDatabase, open_archive
 
 DEFAULT_CONFIG = "config/sources.yaml"
@@ -54,7 +55,7 @@ db_option = click.option(
 
 
 def _load(config_path: str) -> Any:
-    from crawler.sources import ConfigError, load_config
+    from communique.config import ConfigError, load_config
 
     try:
         return load_config(config_path)
@@ -160,7 +161,7 @@ def crawl(
         communique crawl --due --log-file data/logs/crawl.log   # from cron or systemd
     """
     from archive.lock import ArchiveBusy, archive_lock
-    from crawler.sources import ConfigError
+    from communique.config import ConfigError
 
     config = _load(config_path)
     try:
@@ -307,7 +308,7 @@ def add(
     from pydantic import ValidationError
 
     from archive.lock import ArchiveBusy, archive_lock
-    from crawler.sources import ConfigError
+    from communique.config import ConfigError
     from crawler.spiders import MANUAL_ID, added_source
     from crawler.spiders.wechat import read_links
 
@@ -545,13 +546,13 @@ def extract(
 
     hints = None
     if source_id:
-        from crawler.sources import ConfigError
+        from communique.config import ConfigError
 
         try:
             [source] = _load(config_path).select([source_id])
         except ConfigError as error:
             raise UsageProblem(str(error)) from None
-        hints = source.hints
+        hints = hints_for(source)
     failed = False
     records = list(extract_files(list(files), url, hints)) if output_format == "json" else None
     if output_format == "json":
@@ -768,7 +769,7 @@ def reextract(
     """
     from archive.progress import JobProgress
     from archive.reextract import reextract as run_reextract
-    from crawler.sources import ConfigError
+    from communique.config import ConfigError
 
     _readable_archive(db_path, _check_archive())
     config = _load(config_path)
@@ -776,7 +777,7 @@ def reextract(
         config.select(source_ids)  # unknown ids are an error, not a silent no-op
     except ConfigError as error:
         raise UsageProblem(str(error)) from None
-    hints = {source.id: source.hints for source in config.sources}
+    hints = {source.id: hints_for(source) for source in config.sources}
     with JobProgress("reextract", "statements", live=progress) as counter:
         result = run_reextract(db_path, list(source_ids), hints, counter)
     click.echo(
@@ -836,8 +837,9 @@ def warc_import(
         communique warc import crawl.warc.gz --source mfa-en
     """
     from archive.progress import JobProgress
+    from archive.store import HistorySettings
     from archive.warc import import_warc
-    from crawler.sources import ConfigError
+    from communique.config import ConfigError
 
     config = _load(config_path)
     try:
@@ -846,7 +848,9 @@ def warc_import(
         raise UsageProblem(str(error)) from None
     _check_db(db_path)
     with JobProgress(f"warc import {warc_path.name}", "records", live=progress) as counter:
-        summary = import_warc(db_path, warc_path, source, config.archive.history, counter)
+        summary = import_warc(
+            db_path, warc_path, source, HistorySettings.from_config(config.archive), counter
+        )
     click.echo(
         f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "
@@ -858,28 +862,6 @@ def _check_archive() -> Any:
     from archive.serve import check_archive
 
     return check_archive
-
-
-@main.command("eval")
-@click.argument(
-    "eval_dir",
-    default="../shared/eval",
-    type=click.Path(file_okay=False, path_type=Path),
-)
-def eval_command(eval_dir: Path) -> None:
-    """Score the cleaner on evaluation pages beside plain trafilatura, and print a table.
-
-    EVAL_DIR holds aeb/, cjk/, real/ and wechat/ as described in its README.
-
-    \b
-    Example:
-        communique eval ../shared/eval
-    """
-    from archive.evaluate import evaluate, format_report
-
-    if not eval_dir.is_dir():
-        raise UsageProblem(f"{eval_dir}: no such folder of evaluation data")
-    click.echo(format_report(evaluate(eval_dir)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Load and validate the sources file into typed Sources, with errors that name the culprit."""
+"""The typed configuration: sources, crawl politeness and archive settings, loaded from the
+sources file with errors that name the culprit.
+
+Imports nothing of ours: the crawler and the command read it; the archive is handed plain
+values (see `archive.cleaned.hints_for`, `archive.store.HistorySettings.from_config`).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from croniter import croniter
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from archive.cleaned import Hints
-from archive.recheck import RecheckSchedule, parse_duration
-from archive.store import HistorySettings
 
 KINDS = ("feed", "sitemap", "listing", "urls", "wechat")
 DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
@@ -22,8 +24,39 @@ DEFAULT_CONTACT = "https://github.com/communique-archive/communique"
 WECHAT_HOSTS = ["mp.weixin.qq.com", "weixin.sogou.com"]
 
 
+HOUR = 3600.0
+DAY = 24 * HOUR
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": HOUR, "d": DAY, "w": 7 * DAY}
+
+
 class ConfigError(Exception):
     """A sources file that cannot be used; the message is one line naming file, source, field."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `30m`, `6h`, `1d`, `2w`; ValueError naming the text otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration like 30m, 6h, 1d or 2w: {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def is_cron(schedule: str) -> bool:
+    return len(schedule.split()) == 5 and croniter.is_valid(schedule)
+
+
+def check_schedule(schedule: str) -> str:
+    """The schedule if it is a duration (30m, 6h, 1d) or a 5-field cron expression."""
+    if is_cron(schedule):
+        return schedule
+    try:
+        parse_duration(schedule)
+    except ValueError:
+        raise ValueError(
+            f"not a duration (30m, 6h, 1d) or a cron expression ('0 */6 * * *'): {schedule!r}"
+        ) from None
+    return schedule
 
 
 def _check_selector(value: str | None) -> str | None:
@@ -160,8 +193,6 @@ class Source(BaseModel):
     @classmethod
     def _schedule_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from crawler.due import check_schedule  # due imports this module
-
             check_schedule(value)
         return value
 
@@ -216,19 +247,9 @@ class Source(BaseModel):
         return self.urls + self.start_urls if self.kind == "urls" else self.start_urls
 
     @property
-    def hints(self) -> Hints:
-        """What the cleaner may fall back on for this source's pages."""
-        rules = self.extract or ExtractRules()
-        return Hints(
-            issuer=self.issuer,
-            language=self.language,
-            timezone=self.timezone,
-            body=rules.body,
-            title=rules.title,
-            date=rules.date,
-            issuer_selector=rules.issuer,
-            drop=tuple(rules.drop),
-        )
+    def fallback_issuer(self) -> str | None:
+        """The issuer a page that names none is credited to."""
+        return self.issuer
 
     @property
     def domains(self) -> list[str]:
@@ -271,12 +292,15 @@ class ArchiveSettings(BaseModel):
         return value
 
     @property
-    def history(self) -> HistorySettings:
-        steps = tuple(
+    def recheck_seconds(self) -> tuple[tuple[float, float], ...]:
+        """The recheck steps as (age below which, recheck every) in seconds."""
+        return tuple(
             (parse_duration(s.younger_than), parse_duration(s.every)) for s in self.recheck
         )
-        schedule = RecheckSchedule(steps=steps, later=parse_duration(self.recheck_after))
-        return HistorySettings(reprint_threshold=self.reprint_threshold, recheck=schedule)
+
+    @property
+    def recheck_after_seconds(self) -> float:
+        return parse_duration(self.recheck_after)
 
 
 class SourcesFile(BaseModel):

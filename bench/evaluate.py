@@ -1,4 +1,4 @@
-"""`communique eval`: score the cleaner on evaluation pages beside plain trafilatura.
+"""`make eval` (`python -m bench.evaluate DIR`): the cleaner beside plain trafilatura.
 
 The evaluation folder (not part of the repo; see its README.md) holds up to four subsets:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -557,3 +558,24 @@ def format_report(report: Report) -> str:
         lines.append("")
         lines.extend(report.skipped)
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.evaluate",
+        description="Score the cleaner on evaluation pages beside plain trafilatura.",
+        epilog="Example: python -m bench.evaluate ../shared/eval",
+    )
+    parser.add_argument("eval_dir", nargs="?", default="../shared/eval", type=Path)
+    args = parser.parse_args(argv)
+    if not args.eval_dir.is_dir():
+        print(f"Error: {args.eval_dir}: no such folder of evaluation data", file=sys.stderr)
+        return 2
+    print(format_report(evaluate(args.eval_dir)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

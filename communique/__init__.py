@@ -1,0 +1,1 @@
+"""The command layer: `communique` (cli.py) and its typed configuration (config.py)."""

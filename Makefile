@@ -41,7 +41,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy archive crawler
+	$(BIN)/mypy communique crawler archive
 
 format: $(STAMP)
 	$(BIN)/ruff format .

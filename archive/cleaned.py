@@ -1,5 +1,5 @@
-"""What cleaning produces and takes, with no cleaning code: the archive's writer, the
-config loader and the crawler import these without loading trafilatura."""
+"""What cleaning produces and takes, with no cleaning code: the archive's writer and the
+crawler import these without loading trafilatura."""
 
 from __future__ import annotations
 
@@ -7,23 +7,41 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-# Statuses a page can come out with. `ok` is a statement; everything else is recorded on
-# the capture only and never becomes statement text.
-STATUS_OK = "ok"
-STATUS_NOT_HTML = "not_html"  # PDF, image, binary served as anything
-STATUS_EMPTY = "empty"  # HTML, but no statement text could be extracted
-# The page says the statement is gone or cannot be shown; `reason` quotes the page.
-STATUS_DELETED = "deleted"  # removed by its publisher (该内容已被发布者删除)
-STATUS_BLOCKED = "blocked"  # removed by the platform (此内容因违规无法查看)
-STATUS_UNAVAILABLE = "unavailable"  # cannot be shown, no cause given (该内容暂时无法查看)
-STATUS_EXPIRED = "expired"  # a temporary link that has run out (链接已过期)
-STATUS_NOT_FOUND = "not_found"  # a soft 404: an error page served with HTTP 200
-STATUS_CAPTCHA = "captcha"  # a verification wall (环境异常): try again later, nothing is known
-
-# Definitive: the statement is gone from this URL. A captcha says nothing about the page.
-GONE_STATUSES = frozenset(
-    (STATUS_DELETED, STATUS_BLOCKED, STATUS_UNAVAILABLE, STATUS_EXPIRED, STATUS_NOT_FOUND)
+# The statuses a page can come out with are defined in archive/statuses.py; the cleaner
+# imports them from here with the types.
+from archive.statuses import (
+    GONE_STATUSES,
+    STATUS_BLOCKED,
+    STATUS_CAPTCHA,
+    STATUS_CLEAN_FAILED,
+    STATUS_DELETED,
+    STATUS_EMPTY,
+    STATUS_EXPIRED,
+    STATUS_HTTP_ERROR,
+    STATUS_NOT_FOUND,
+    STATUS_NOT_HTML,
+    STATUS_OK,
+    STATUS_UNAVAILABLE,
 )
+
+__all__ = [
+    "GONE_STATUSES",
+    "STATUS_BLOCKED",
+    "STATUS_CAPTCHA",
+    "STATUS_CLEAN_FAILED",
+    "STATUS_DELETED",
+    "STATUS_EMPTY",
+    "STATUS_EXPIRED",
+    "STATUS_HTTP_ERROR",
+    "STATUS_NOT_FOUND",
+    "STATUS_NOT_HTML",
+    "STATUS_OK",
+    "STATUS_UNAVAILABLE",
+    "Cleaned",
+    "Hints",
+    "SourceLike",
+    "hints_for",
+]
 
 
 @dataclass(frozen=True)

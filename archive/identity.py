@@ -1,4 +1,5 @@
-"""What makes two sightings the same statement: canonical URLs, stable ids, text fingerprints."""
+"""What makes two sightings the same statement: canonical URLs, stable ids, text
+fingerprints, and which hosts a URL belongs to."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import courlan
 from w3lib.url import canonicalize_url
@@ -48,3 +51,13 @@ def text_fingerprint(text: str) -> str:
 def statement_id(source_id: str, canonical: str) -> str:
     """A short stable id from where a statement was first found: reruns give the same id."""
     return hashlib.sha256(f"{source_id}\n{canonical}".encode()).hexdigest()[:16]
+
+
+def in_domains(url: str, domains: Iterable[str]) -> bool:
+    """Whether the URL's host is one of the domains or below one (ports do not matter).
+
+    The one rule for "may the crawler go there" (links, redirects of every kind, WARC
+    records) and "was this page fetched from a WeChat host" (earned identity).
+    """
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in (d.lower() for d in domains))

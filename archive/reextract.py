@@ -3,119 +3,18 @@
 from __future__ import annotations
 
 import gzip
-import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from archive.clean import Hints, clean_page
+from archive.ingest import IngestSettings, Recleaned, Session, ingest
 from archive.progress import JobProgress
-from archive.store import CHANGED, UNCHANGED, Archive
-
-K = TypeVar("K")
-R = TypeVar("R")
-
-# Jobs handed to the pool ahead of the one being waited for, per worker: keeps every
-# worker busy while bounding how many raw bodies sit in memory at once.
-QUEUE_PER_WORKER = 4
-
-
-class WorkerDied(Exception):
-    """The worker process running a job exited (a crash in C code, the OOM killer, …)."""
-
-
-@dataclass
-class _Job(Generic[K]):
-    key: K
-    args: tuple[Any, ...] | None  # None: nothing to run, passed through in order
-    future: Future[Any] | None = None
-    suspect: bool = False  # was running when the pool broke: retried on its own
-
-
-def _lost(future: Future[Any]) -> bool:
-    """Whether a job's result went down with its pool (rather than arriving before)."""
-    if not future.done() or future.cancelled():
-        return True
-    return isinstance(future.exception(), BrokenProcessPool)
-
-
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: workers never inherit the parent's open SQLite connection or threads;
-    # the server imports the cleaner once, so every worker (and a replacement after a
-    # crash) starts with it loaded.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.clean"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-def map_in_workers(
-    fn: Callable[..., R],
-    jobs: Iterable[tuple[K, tuple[Any, ...] | None]],
-    workers: int | None = None,
-) -> Iterator[tuple[K, R | BaseException | None]]:
-    """Run `fn(*args)` for each (key, args) in a process pool; yield (key, result) in order.
-
-    The result is the exception when `fn` raised, or WorkerDied when the worker process
-    died on that job; the other jobs go on. Jobs whose args are None are not run: they
-    come out, in their place, as (key, None). At most a few jobs per worker are read
-    from `jobs` ahead of the one whose result is being waited for.
-    """
-    workers = max(1, workers or os.cpu_count() or 1)
-    window = workers * QUEUE_PER_WORKER
-    source = iter(jobs)
-    pending: deque[_Job[K]] = deque()
-    exhausted = False
-    pool: ProcessPoolExecutor | None = None
-    try:
-        while True:
-            # After a worker died, the jobs that were running are retried one at a time,
-            # so the job that kills a worker is found and only it fails.
-            serial = any(job.suspect for job in pending)
-            while not exhausted and not serial and len(pending) < window:
-                try:
-                    key, args = next(source)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append(_Job(key, args))
-            if not pending:
-                return
-            for job in list(pending)[:1] if serial else pending:
-                if job.args is not None and job.future is None:
-                    pool = pool or _new_pool(workers)
-                    job.future = pool.submit(fn, *job.args)
-            head = pending[0]
-            if head.future is None:
-                pending.popleft()
-                yield head.key, None
-                continue
-            try:
-                result: R | BaseException | None = head.future.result()
-            except BrokenProcessPool:
-                assert pool is not None
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = None
-                if head.suspect:
-                    pending.popleft()
-                    yield head.key, WorkerDied("the cleaning worker process died on this page")
-                else:
-                    for job in pending:
-                        if job.future is not None and _lost(job.future):
-                            job.future = None
-                            job.suspect = True
-                continue
-            except Exception as error:
-                result = error
-            pending.popleft()
-            yield head.key, result
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+from archive.statuses import CHANGED, STATEMENT_OUTCOMES, UNCHANGED, sql_list
+from archive.store import Archive
+from archive.workers import map_in_workers
 
 
 @dataclass(frozen=True)
@@ -149,7 +48,7 @@ def _targets(archive: Archive, source_ids: list[str]) -> list[_Target]:
         "select s.id, s.source_id, c.id, c.url, c.content_type, c.body_sha256 "
         "from statements s left join captures c on c.id = ("
         "  select c2.id from captures c2 where c2.statement_id = s.id"
-        "  and c2.outcome in ('new', 'changed', 'unchanged') and c2.body_sha256 is not null"
+        f"  and c2.outcome in {sql_list(STATEMENT_OUTCOMES)} and c2.body_sha256 is not null"
         "  order by c2.id desc limit 1"
         f") {where} order by s.source_id, s.id",
         source_ids,
@@ -165,6 +64,7 @@ def _fallback_hints(archive: Archive) -> dict[str, Hints]:
 
 def reextract(
     db_path: Path,
+    settings: IngestSettings,
     source_ids: list[str],
     hints: dict[str, Hints],
     progress: JobProgress | None = None,
@@ -175,10 +75,11 @@ def reextract(
     content type and its source's hints (from `hints`, else the issuer and language the
     archive has for a source no longer configured), in a process pool; the results are
     written from this process, one transaction per statement, and a new version is made
-    only where the text or title really changed.
+    only where the text or title really changed. Holds the archive's lock throughout
+    (ArchiveBusy if a crawl is writing).
     """
-    archive = Archive(db_path)
-    try:
+    with Session(db_path, settings) as session:
+        archive = session.store
         targets = _targets(archive, source_ids)
         fallback = _fallback_hints(archive)
         if progress is not None:
@@ -207,7 +108,8 @@ def reextract(
                 failed += 1
                 continue
             assert target.capture_id is not None
-            outcome = archive.apply_reextraction(target.statement_id, target.capture_id, cleaned)
+            item = Recleaned(target.source_id, target.statement_id, target.capture_id)
+            outcome = ingest(session, item, cleaned)
             if outcome == CHANGED:
                 changed += 1
             elif outcome == UNCHANGED:
@@ -215,5 +117,3 @@ def reextract(
             else:
                 failed += 1
         return ReextractResult(len(targets), changed, unchanged, failed)
-    finally:
-        archive.close()

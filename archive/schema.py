@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -72,7 +72,7 @@ TABLES: dict[str, Table] = {
             "language": str,
             "text": str,  # the current version's text
             "text_hash": str,  # fingerprint of the normalised text, for dedup
-            "status": str,  # live | deleted | blocked | unavailable | expired
+            "status": str,  # live, or a gone status (archive/statuses.py)
             "status_reason": str,  # the page's own words, or the HTTP status
             "gone_since": str,  # first definitive sign of the current non-live status
             "first_seen": str,
@@ -191,7 +191,8 @@ TABLES: dict[str, Table] = {
             "id": int,
             "crawl_id": int,
             "source_id": str,
-            "url": str,  # as requested
+            "url": str,  # where the body came from (after redirects)
+            "requested_url": str,  # the URL the source gave, when redirects led elsewhere
             "canonical_url": str,
             "fetched_at": str,
             "http_status": int,
@@ -199,7 +200,7 @@ TABLES: dict[str, Table] = {
             "headers": str,  # JSON object
             "body_sha256": str,
             "body_size": int,
-            "status": str,  # clean status: ok, not_html, empty, deleted, http_error, …
+            "status": str,  # clean status (archive/statuses.py): ok, not_html, deleted, …
             "reason": str,
             "encoding": str,
             "statement_id": str,

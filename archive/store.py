@@ -1,7 +1,8 @@
-"""The single write path of the archive: fetched page + cleaned result → rows.
+"""The archive's rows: fetched page + cleaned result → statements, versions, captures.
 
-Every public method is one transaction, so a crash or kill between two calls leaves
-every earlier page fully recorded and nothing half-written.
+The only module that writes the database, and only `archive.ingest` calls its write
+methods (`WRITE_METHODS`). Every write method is one transaction, so a crash or kill
+between two calls leaves every earlier page fully recorded and nothing half-written.
 """
 
 from __future__ import annotations
@@ -16,45 +17,42 @@ from pathlib import Path
 from typing import Any
 
 from archive import diff, reprints, schema, search
-from archive.cleaned import GONE_STATUSES, STATUS_OK, Cleaned
+from archive.cleaned import Cleaned
+from archive.fetched import Fetched, header, utc_now
 from archive.identity import canonical_url, statement_id, text_fingerprint
 from archive.recheck import RecheckSchedule, next_check
+from archive.statuses import (
+    CHANGED,
+    DEFINITIVE_HTTP,
+    ERROR,
+    GONE_OUTCOME,
+    GONE_STATUSES,
+    INDEX,
+    LIVE,
+    NEW,
+    NOT_STATEMENT,
+    STATEMENT_OUTCOMES,
+    STATUS_HTTP_ERROR,
+    STATUS_OK,
+    UNCHANGED,
+    sql_list,
+)
 
-# What became of one fetched page.
-NEW = "new"
-CHANGED = "changed"
-UNCHANGED = "unchanged"
-NOT_STATEMENT = "not_statement"
-ERROR = "error"
-INDEX = "index"  # a feed, sitemap or listing page: kept raw, not cleaned
-GONE = "gone"  # a known statement's page answered 404/410 or became a deleted/blocked page
-
-LIVE = "live"
-# Answers that say a statement is gone (as opposed to a passing failure: 5xx, captcha).
-DEFINITIVE_HTTP = {404: "deleted", 410: "deleted"}
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """One HTTP response as the crawler saw it."""
-
-    source_id: str
-    url: str  # final URL, after redirects
-    http_status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-    fetched_at: str = field(default_factory=utc_now)
-
-    @property
-    def content_type(self) -> str | None:
-        for name, value in self.headers.items():
-            if name.lower() == "content-type":
-                return value
-        return None
+# The methods of Archive that write; archive.ingest is the only caller of these (a test
+# walks the code to hold that).
+WRITE_METHODS = frozenset(
+    (
+        "sync_sources",
+        "start_crawl",
+        "finish_crawl",
+        "set_health",
+        "record_error",
+        "record_index_page",
+        "record_if_unchanged",
+        "record_page",
+        "apply_reextraction",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -106,11 +104,7 @@ class CrawlPlan:
     entry_pages: dict[str, Recheck] = field(default_factory=dict)  # last good entry pages
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
+_SQL_STATEMENT_OUTCOMES = sql_list(STATEMENT_OUTCOMES)
 
 
 def _gone_status(fetched: Fetched, cleaned: Cleaned) -> tuple[str, str] | None:
@@ -229,6 +223,19 @@ class Archive:
         with self.db.atomic():
             self._insert_error(crawl_id, source_id, url, reason, http_status)
 
+    def set_health(self, source_id: str, problems: str | None, checked: str) -> None:
+        """A source's health as judged after a crawl (archive.health): its problems, if any."""
+        with self.db.atomic():
+            self._update(
+                schema.SOURCES,
+                source_id,
+                {
+                    "health": "unhealthy" if problems else "ok",
+                    "health_reason": problems,
+                    "health_checked": checked,
+                },
+            )
+
     # -- what to fetch ------------------------------------------------------------------
 
     def crawl_plan(self, source_id: str, now: str | None = None) -> CrawlPlan:
@@ -248,7 +255,7 @@ class Archive:
             if due_at is None or due_at <= now:
                 headers = json.loads(headers_json) if headers_json else {}
                 plan.rechecks.append(
-                    Recheck(url, _header(headers, "etag"), _header(headers, "last-modified"))
+                    Recheck(url, header(headers, "etag"), header(headers, "last-modified"))
                 )
             else:
                 plan.fresh.add(url)
@@ -262,7 +269,7 @@ class Archive:
         for url, headers_json, digest in entries:  # later rows win
             headers = json.loads(headers_json) if headers_json else {}
             plan.entry_pages[url] = Recheck(
-                url, _header(headers, "etag"), _header(headers, "last-modified"), digest
+                url, header(headers, "etag"), header(headers, "last-modified"), digest
             )
         return plan
 
@@ -287,27 +294,34 @@ class Archive:
     def record_index_page(self, crawl_id: int, fetched: Fetched) -> None:
         """A feed, sitemap or listing page: its raw capture is kept, nothing is extracted."""
         with self.db.atomic():
-            self._insert_capture(crawl_id, fetched, status="index", outcome=INDEX)
+            self._insert_capture(crawl_id, fetched, status=INDEX, outcome=INDEX)
 
-    def record_if_unchanged(self, crawl_id: int, fetched: Fetched) -> str | None:
-        """Record a 304, or a body identical to the last one seen at this known URL, as a
-        sighting without cleaning it again; None when the page needs cleaning."""
-        canonical = canonical_url(fetched.url)
-        known = self._find_by_url(canonical)
+    def sighting(self, fetched: Fetched) -> dict[str, Any] | None:
+        """The known statement this page shows again unchanged — a 304, or the very body
+        last seen at its URL — so it needs no cleaning; None otherwise. Only reads."""
+        known = self._find_by_url(canonical_url(fetched.url))
         if known is None:
             return None
-        if fetched.http_status != 304:
-            if fetched.http_status != 200:
-                return None
-            last = self.db.execute(
-                "select body_sha256 from captures where canonical_url = ? and outcome in "
-                "('new', 'changed', 'unchanged') order by id desc limit 1",
-                [canonical],
-            ).fetchone()
-            if last is None or last[0] != hashlib.sha256(fetched.body).hexdigest():
-                return None
-            if known["status"] != LIVE:
-                return None  # coming back: let the full path record the return
+        if fetched.http_status == 304:
+            return known
+        if fetched.http_status != 200 or known["status"] != LIVE:
+            return None  # a statement coming back goes the full way, recording its return
+        last = self.db.execute(
+            "select body_sha256 from captures where canonical_url = ? and outcome in "
+            f"{_SQL_STATEMENT_OUTCOMES} order by id desc limit 1",
+            [canonical_url(fetched.url)],
+        ).fetchone()
+        if last is None or last[0] != hashlib.sha256(fetched.body).hexdigest():
+            return None
+        return known
+
+    def record_if_unchanged(self, crawl_id: int, fetched: Fetched) -> str | None:
+        """Record a sighting (see `sighting`) without cleaning the page again; None when
+        the page needs cleaning."""
+        known = self.sighting(fetched)
+        if known is None:
+            return None
+        canonical = canonical_url(fetched.url)
         with self.db.atomic():
             self._insert_capture(
                 crawl_id,
@@ -340,12 +354,16 @@ class Archive:
                 else cleaned.reason or cleaned.status
             )
             outcome = (
-                GONE if gone and known else ERROR if fetched.http_status >= 400 else NOT_STATEMENT
+                GONE_OUTCOME
+                if gone and known
+                else ERROR
+                if fetched.http_status >= 400
+                else NOT_STATEMENT
             )
             capture_id = self._insert_capture(
                 crawl_id,
                 fetched,
-                status="http_error" if fetched.http_status >= 400 else cleaned.status,
+                status=STATUS_HTTP_ERROR if fetched.http_status >= 400 else cleaned.status,
                 outcome=outcome,
                 reason=reason,
                 encoding=cleaned.encoding,
@@ -529,7 +547,7 @@ class Archive:
             "and outcome != 'index' order by id desc limit 1",
             [found["id"], capture_id],
         ).fetchone()
-        if previous is None or previous[0] != GONE:
+        if previous is None or previous[0] != GONE_OUTCOME:
             return
         self._update(
             schema.STATEMENTS,
@@ -624,6 +642,7 @@ class Archive:
                 "crawl_id": crawl_id,
                 "source_id": fetched.source_id,
                 "url": fetched.url,
+                "requested_url": fetched.requested_url,
                 "canonical_url": canonical or canonical_url(fetched.url),
                 "fetched_at": fetched.fetched_at,
                 "http_status": fetched.http_status,

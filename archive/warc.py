@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -28,14 +28,13 @@ from warcio.utils import BUFF_SIZE
 from warcio.warcwriter import WARCWriter
 
 from archive.atomic import atomic_open
-from archive.clean import Cleaned, clean_page
-from archive.cleaned import hints_for
+from archive.clean import clean_page
+from archive.fetched import INDEX, STATEMENT, Fetched, FetchFailed
+from archive.identity import in_domains
+from archive.ingest import IngestSettings, Session, ingest, needs_cleaning
 from archive.progress import JobProgress
-from archive.reextract import QUEUE_PER_WORKER, map_in_workers
-from archive.store import Archive, CrawlSummary, Fetched, HistorySettings
-
-if TYPE_CHECKING:
-    from communique.config import Source
+from archive.store import Archive, CrawlSummary
+from archive.workers import QUEUE_PER_WORKER, map_in_workers
 
 SOFTWARE = "Communique (https://github.com/communique-archive/communique), warcio"
 WARC_VERSION = "1.1"
@@ -222,17 +221,10 @@ class _Payload:
 
 
 @dataclass(frozen=True)
-class _Page:
-    fetched: Fetched
-    index: bool = False  # a feed, sitemap or listing page: kept raw, not cleaned
+class _Unreadable:
+    """The rest of the file cannot be read (recorded as an error; the import is failed)."""
 
-
-@dataclass(frozen=True)
-class _Failure:
-    url: str
-    reason: str
-    http_status: int | None = None
-    fatal: bool = False  # the rest of the file cannot be read
+    failure: FetchFailed
 
 
 class _BadRecord(Exception):
@@ -247,7 +239,7 @@ class _CutShort(_BadRecord):
 class _Reader:
     """Turns a WARC's response and revisit records into the pages a source would fetch."""
 
-    source: Source
+    source: Any  # communique.config.Source: id, domains, url_pattern
     archive: Archive
     recent: int  # bodies kept in memory for revisits of pages not yet written
     by_digest: dict[str, _Payload] = field(default_factory=dict)
@@ -259,7 +251,10 @@ class _Reader:
         self.pattern = re.compile(pattern) if pattern else None
         self.domains = [domain.lower() for domain in self.source.domains]
 
-    def pages(self, path: Path) -> Iterator[_Page | _Failure]:
+    def failure(self, url: str, reason: str) -> FetchFailed:
+        return FetchFailed(self.source.id, url, reason)
+
+    def pages(self, path: Path) -> Iterator[Fetched | FetchFailed | _Unreadable]:
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream, arc2warc=True)
             while True:
@@ -268,7 +263,7 @@ class _Reader:
                 except StopIteration:
                     return
                 except Exception as error:  # warcio raises several types on a broken file
-                    yield _Failure(str(path), f"unreadable WARC: {error}", fatal=True)
+                    yield _Unreadable(self.failure(str(path), f"unreadable WARC: {error}"))
                     return
                 if record.rec_type not in ("response", "revisit"):
                     continue
@@ -278,18 +273,24 @@ class _Reader:
                 try:
                     page = self._page(record, url)
                 except _CutShort as error:
-                    yield _Failure(url, f"unreadable WARC: {error}", fatal=True)
+                    yield _Unreadable(self.failure(url, f"unreadable WARC: {error}"))
                     return
                 except _BadRecord as error:
-                    yield _Failure(url, f"bad WARC record: {error}")
+                    yield self.failure(url, f"bad WARC record: {error}")
                     continue
                 except Exception as error:
-                    yield _Failure(url, f"bad WARC record: {type(error).__name__}: {error}")
+                    yield self.failure(url, f"bad WARC record: {type(error).__name__}: {error}")
                     continue
                 if page is not None:
                     yield page
 
-    def _page(self, record: ArcWarcRecord, url: str) -> _Page | None:
+    def _fetched(
+        self, url: str, status: int, body: bytes, headers: dict[str, str], at: str, index: bool
+    ) -> Fetched:
+        role = INDEX if index else STATEMENT
+        return Fetched(self.source.id, url, status, body, headers, at, role=role)
+
+    def _page(self, record: ArcWarcRecord, url: str) -> Fetched | None:
         warc = record.rec_headers
         fetched_at = _fetched_at(warc.get_header("WARC-Date"))
         index = warc.get_header(ROLE_FIELD) == ROLE_INDEX
@@ -297,10 +298,8 @@ class _Reader:
         status, headers = _http(http) if http is not None else (None, None)
         if record.rec_type == "revisit":
             if SERVER_NOT_MODIFIED in (warc.get_header("WARC-Profile") or ""):
-                fetched = Fetched(
-                    self.source.id, url, status or 304, b"", headers or {}, fetched_at
-                )
-                return _Page(fetched, index) if self._wanted(fetched, index) else None
+                fetched = self._fetched(url, status or 304, b"", headers or {}, fetched_at, index)
+                return fetched if self._wanted(fetched) else None
             digest = warc.get_header("WARC-Payload-Digest")
             payload = self.by_digest.get(digest or "") or self.by_uri.get(
                 (warc.get_header("WARC-Refers-To-Target-URI") or "").strip("<> ")
@@ -309,17 +308,17 @@ class _Reader:
                 if payload is None:
                     raise _BadRecord("revisit of a response not in this WARC")
                 status, headers = payload.http_status, payload.headers
-            fetched = Fetched(self.source.id, url, status, b"", headers, fetched_at)
-            if not self._wanted(fetched, index):
+            fetched = self._fetched(url, status, b"", headers, fetched_at, index)
+            if not self._wanted(fetched):
                 return None
             body = self._body(payload) if payload is not None else None
             if body is None:
                 raise _BadRecord("revisit of a response not in this WARC")
-            return _Page(Fetched(self.source.id, url, status, body, headers, fetched_at), index)
+            return self._fetched(url, status, body, headers, fetched_at, index)
         if status is None or headers is None:
             raise _BadRecord("response record without an HTTP response")
-        fetched = Fetched(self.source.id, url, status, b"", headers, fetched_at)
-        if not self._wanted(fetched, index):
+        fetched = self._fetched(url, status, b"", headers, fetched_at, index)
+        if not self._wanted(fetched):
             return None
         assert http is not None
         encoding = (http.get_header("Content-Encoding") or "").strip().lower()
@@ -341,7 +340,7 @@ class _Reader:
         self.bodies.move_to_end(sha256)
         while len(self.bodies) > self.recent:
             self.bodies.popitem(last=False)
-        return _Page(Fetched(self.source.id, url, status, body, headers, fetched_at), index)
+        return self._fetched(url, status, body, headers, fetched_at, index)
 
     def _body(self, payload: _Payload) -> bytes | None:
         body = self.bodies.get(payload.sha256)
@@ -352,9 +351,9 @@ class _Reader:
         ).fetchone()
         return gzip.decompress(row[0]) if row else None
 
-    def _wanted(self, fetched: Fetched, index: bool) -> bool:
+    def _wanted(self, fetched: Fetched) -> bool:
         """A page this source's crawler would have fetched and handed to the archive."""
-        if index:
+        if fetched.role == INDEX:
             return True
         parts = urlsplit(fetched.url)
         if parts.path.endswith("/robots.txt"):
@@ -364,8 +363,7 @@ class _Reader:
             mime = content_type.split(";", 1)[0].strip().lower()
             if mime and mime not in PAGE_TYPES:
                 return False
-        host = (parts.hostname or "").lower()
-        if not any(host == domain or host.endswith("." + domain) for domain in self.domains):
+        if not in_domains(fetched.url, self.domains):
             return False
         return not (self.pattern and not self.pattern.search(fetched.url))
 
@@ -397,82 +395,39 @@ def _fetched_at(value: str | None) -> str:
 def import_warc(
     db_path: Path,
     warc_path: Path,
-    source: Source,
-    history: HistorySettings | None = None,
+    source: Any,
+    settings: IngestSettings,
     progress: JobProgress | None = None,
 ) -> CrawlSummary:
-    """Record the pages of a WARC (any crawler's; gzipped or not) as a crawl of `source`.
+    """Record the pages of a WARC (any crawler's; gzipped or not) as a crawl of `source`
+    (a `communique.config.Source`), through the archive's one way in.
 
     Response records of HTML (or undeclared) content at the source's domains and matching
     its url_pattern are cleaned with its hints and recorded as the crawler records pages;
     robots.txt, images, scripts, styles and other sites are skipped. A revisit is the
     earlier response's payload from this file (or the archive), a server-not-modified
     revisit a 304. A record that cannot be read is a crawl error and the import goes on.
+    Holds the archive's lock (ArchiveBusy if a crawl is writing).
     """
-    archive = Archive(db_path, history)
-    try:
-        archive.sync_sources([source.model_dump()])
-        crawl_id = archive.start_crawl(source.id)
+    with Session(db_path, settings, source) as session:
+        workers = os.cpu_count() or 1
+        reader = _Reader(source, session.store, recent=workers * QUEUE_PER_WORKER * 2)
         finish = "finished"
-        try:
-            workers = os.cpu_count() or 1
-            reader = _Reader(source, archive, recent=workers * QUEUE_PER_WORKER * 2)
-            hints = hints_for(source)
 
-            def jobs() -> Iterator[tuple[_Page | _Failure, tuple[Any, ...] | None]]:
-                for item in reader.pages(warc_path):
-                    if isinstance(item, _Page) and _needs_cleaning(item):
-                        fetched = item.fetched
-                        yield item, (fetched.body, fetched.url, fetched.content_type, hints)
-                    else:
-                        yield item, None
-
-            for item, result in map_in_workers(clean_page, jobs(), workers):
-                if progress is not None:
-                    progress.advance()
-                if isinstance(item, _Failure):
-                    archive.record_error(
-                        crawl_id, source.id, item.url, item.reason, item.http_status
-                    )
-                    if item.fatal:
-                        finish = "unreadable WARC"
+        def jobs() -> Iterator[tuple[Any, tuple[Any, ...] | None]]:
+            for item in reader.pages(warc_path):
+                if isinstance(item, Fetched) and needs_cleaning(session, item):
+                    args = (item.body, item.url, item.content_type, session.hints)
+                    yield item, args
                 else:
-                    _record(archive, crawl_id, item, result)
-        except BaseException as error:
-            finish = f"failed: {type(error).__name__}"
-            raise
-        finally:
-            summary = archive.finish_crawl(crawl_id, finish)
-        return summary
-    finally:
-        archive.close()
+                    yield item, None
 
-
-def _needs_cleaning(page: _Page) -> bool:
-    status = page.fetched.http_status
-    return not page.index and status < 400 and status != 304
-
-
-def _record(
-    archive: Archive, crawl_id: int, page: _Page, result: Cleaned | BaseException | None
-) -> None:
-    """Write one page as the crawler's pipeline would."""
-    fetched = page.fetched
-    if page.index:
-        archive.record_index_page(crawl_id, fetched)
-        return
-    if archive.record_if_unchanged(crawl_id, fetched) is not None:
-        return
-    if fetched.http_status == 304:
-        archive.record_error(
-            crawl_id, fetched.source_id, fetched.url, "not modified, but not in the archive", 304
-        )
-        return
-    if fetched.http_status >= 400:
-        cleaned = Cleaned(status="http_error", url=fetched.url)
-    elif isinstance(result, BaseException) or result is None:
-        reason = f"cleaning failed: {type(result).__name__}: {result}"
-        cleaned = Cleaned(status="clean_failed", url=fetched.url, reason=reason)
-    else:
-        cleaned = result
-    archive.record_page(crawl_id, fetched, cleaned)
+        for item, result in map_in_workers(clean_page, jobs(), workers):
+            if progress is not None:
+                progress.advance()
+            if isinstance(item, _Unreadable):
+                ingest(session, item.failure)
+                finish = "unreadable WARC"
+            else:
+                ingest(session, item, result)
+        return session.finish(finish)

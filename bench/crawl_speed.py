@@ -88,7 +88,8 @@ def pipeline_parts(generated: GeneratedSite, work: Path, sample: int = 500) -> d
     with the MinHash signature record_page computes on its own."""
     from archive import reprints
     from archive.clean import Hints, clean_page
-    from archive.store import Archive, Fetched
+    from archive.fetched import Fetched
+    from archive.store import Archive
 
     hints = Hints(issuer="Ministry of Foreign Affairs")
     pages = []

@@ -14,8 +14,9 @@ import numpy as np
 
 from archive import reprints
 from archive.clean import STATUS_OK, Cleaned
+from archive.fetched import Fetched
 from archive.identity import text_fingerprint
-from archive.store import Archive, Fetched
+from archive.store import Archive
 
 WORDS = [
     "ministry",

@@ -1,18 +1,17 @@
-"""The `communique` command: a thin layer over the library functions of crawler/ and archive/."""
+"""The `communique` command: each command parses its options, calls one library function
+of crawler/ or archive/, and prints what it returned. Imports are inside the commands, so
+that `--help` and a `crawl --due` with nothing due load neither Scrapy nor trafilatura."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-
-from archive.cleaned import hints_for
-from archive.schema import UnusableDatabase, open_archive
 
 DEFAULT_CONFIG = "config/sources.yaml"
 DEFAULT_DB = "data/archive.db"
@@ -22,6 +21,31 @@ class UsageProblem(click.ClickException):
     """Bad input from the user (config, database, arguments): exit status 2."""
 
     exit_code = 2
+
+
+class Busy(click.ClickException):
+    """Another process writes the archive: try again later."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+
+EXIT_NOTHING_FETCHED = 1  # the crawl ran but reached nothing: a failed systemd unit
+
+
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """The library's errors as one line naming the culprit, with the exit status scripts
+    expect: 2 for bad input (config, database, link), 75 when the archive is busy."""
+    from archive.lock import ArchiveBusy
+    from archive.schema import UnusableDatabase
+    from communique.config import ConfigError
+
+    try:
+        yield
+    except (ConfigError, UnusableDatabase, FileNotFoundError) as error:
+        raise UsageProblem(str(error)) from None
+    except ArchiveBusy as error:
+        raise Busy(str(error)) from None
 
 
 config_option = click.option(
@@ -55,31 +79,18 @@ db_option = click.option(
 
 
 def _load(config_path: str) -> Any:
-    from communique.config import ConfigError, load_config
+    from communique.config import load_config
 
-    try:
+    with library_errors():
         return load_config(config_path)
-    except ConfigError as error:
-        raise UsageProblem(str(error)) from None
 
 
-def _check_db(db_path: Path) -> None:
-    """Create or open the archive once before a crawl, so a bad file fails before fetching."""
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        open_archive(str(db_path)).close()
-    except UnusableDatabase as error:
-        raise UsageProblem(str(error)) from None
-    except OSError as error:
-        raise UsageProblem(f"{db_path}: cannot open ({error.strerror or error})") from None
-
-
-def _readable_archive(db_path: Path, check: Any) -> None:
+def _existing_archive(db_path: Path) -> None:
     """Fail with exit 2 unless db_path is an existing archive (checked read-only)."""
-    try:
-        check(db_path)
-    except (FileNotFoundError, UnusableDatabase) as error:
-        raise UsageProblem(str(error)) from None
+    from archive.serve import check_archive
+
+    with library_errors():
+        check_archive(db_path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,80 +171,29 @@ def crawl(
         communique crawl --source mfa-en --source mfa-zh
         communique crawl --due --log-file data/logs/crawl.log   # from cron or systemd
     """
-    from archive.lock import ArchiveBusy, archive_lock
-    from communique.config import ConfigError
+    from crawler.run import DiskFull, notify
+    from crawler.run import crawl as run_crawl
 
     config = _load(config_path)
-    try:
-        sources = config.select(source_ids)
-    except ConfigError as error:
-        raise UsageProblem(str(error)) from None
-    _check_db(db_path)
-    try:
-        with archive_lock(db_path):
-            _crawl_locked(
-                config,
-                sources,
-                db_path,
-                due,
-                refetch,
-                log_file,
-                notify_command,
-                progress,
-                log_level,
-            )
-    except ArchiveBusy as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_BUSY)
-
-
-EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
-EXIT_NOTHING_FETCHED = 1  # the crawl ran but reached nothing: a failed systemd unit
-
-
-def _crawl_locked(
-    config: Any,
-    sources: list[Any],
-    db_path: Path,
-    due: bool,
-    refetch: bool,
-    log_file: Path | None,
-    notify_command: str | None,
-    progress: bool | None,
-    log_level: str,
-) -> None:
-    from archive.store import Archive
-    from crawler import due as scheduling
-
-    recheck_only: list[str] = []
-    if due:
-        archive = Archive(db_path)
-        try:
-            plan = scheduling.plan(sources, archive.last_crawls(), archive.rechecks_due())
-        finally:
-            archive.close()
-        now = datetime.now(UTC)
-        recheck_only = [p.source.id for p in plan if not p.due(now) and p.rechecks_due]
-        sources = [p.source for p in plan if p.due(now) or p.rechecks_due]
-        if not sources:
-            click.echo("Nothing is due.")
-            return
-    from crawler.run import DiskFull, run_crawl  # Scrapy: only once there is work to do
-
     interactive = sys.stderr.isatty() if progress is None else progress
     try:
-        summaries = run_crawl(
-            config,
-            sources,
-            db_path,
-            log_level,
-            refetch=refetch,
-            recheck_only=recheck_only,
-            log_file=log_file,
-            progress=interactive,
-        )
+        with library_errors():
+            report = run_crawl(
+                config,
+                source_ids,
+                db_path,
+                due=due,
+                refetch=refetch,
+                log_level=log_level,
+                log_file=log_file,
+                progress=interactive,
+            )
     except DiskFull as error:
         raise click.ClickException(str(error)) from None
+    if report.nothing_due:
+        click.echo("Nothing is due.")
+        return
+    summaries = report.summaries
     width = max([len("source"), *(len(s.source_id) for s in summaries)])
     columns = ("pages", "new", "changed", "unchanged", "errors")
     click.echo(f"{'source':<{width}} " + " ".join(f"{c:>{max(len(c), 5)}}" for c in columns))
@@ -242,15 +202,17 @@ def _crawl_locked(
             f"{s.source_id:<{width}} {s.pages_fetched:>5} {s.statements_new:>5} "
             f"{s.statements_changed:>7} {s.statements_unchanged:>9} {s.errors:>6}"
         )
-    total_errors = sum(s.errors for s in summaries)
     click.echo(
         f"{len(summaries)} source(s) crawled into {db_path}"
-        + (f"; {total_errors} error(s): see the crawl_errors table" if total_errors else "")
+        + (f"; {report.errors} error(s): see the crawl_errors table" if report.errors else "")
     )
-    _report_health(db_path, [s.source_id for s in summaries], notify_command)
-    if total_errors and not any(s.pages_fetched for s in summaries):
+    for row in report.unhealthy:
+        click.echo(f"unhealthy: {row['id']}: {row['health_reason']}", err=True)
+    for failure in notify(notify_command, report) if notify_command else []:
+        click.echo(failure, err=True)
+    if report.nothing_fetched:
         click.echo(
-            f"Error: no page could be fetched from any source ({total_errors} error(s)): "
+            f"Error: no page could be fetched from any source ({report.errors} error(s)): "
             "see the crawl_errors table",
             err=True,
         )
@@ -305,11 +267,7 @@ def add(
         communique add https://mp.weixin.qq.com/s/AbCdEf https://www.mfa.gov.cn/...
         communique add --from-file links.txt --source mss-wechat
     """
-    from pydantic import ValidationError
-
-    from archive.lock import ArchiveBusy, archive_lock
-    from communique.config import ConfigError
-    from crawler.spiders import MANUAL_ID, added_source
+    from crawler.add import FAILED, add_links
     from crawler.spiders.wechat import read_links
 
     wanted = list(links)
@@ -320,123 +278,25 @@ def add(
             raise UsageProblem(f"{from_file}: cannot read ({error})") from None
     if not wanted:
         raise UsageProblem("add: give at least one URL, or --from-file FILE")
-    wanted = list(dict.fromkeys(wanted))
     config = _load(config_path)
-    known = {source.id for source in config.sources}
-    named = source_id or (MANUAL_ID if MANUAL_ID in known else None)
-    try:
-        [source] = config.select([named]) if named else [None]
-        added = added_source(wanted, config, source)
-    except ConfigError as error:
-        raise UsageProblem(str(error)) from None
-    except ValidationError as error:
-        message = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
-        raise UsageProblem(f"add: {message}") from None
-    _check_db(db_path)
-    try:
-        with archive_lock(db_path):
-            failed = _add_locked(config, added, wanted, db_path, log_level)
-    except ArchiveBusy as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_BUSY)
+    with library_errors():
+        report = add_links(config, wanted, db_path, source_id, log_level)
+    for link in report.links:
+        if link.outcome == FAILED:
+            click.echo(f"{'failed':<9} {'-':<16}  {'-':<7} {link.reason}  {link.link}")
+        else:
+            click.echo(
+                f"{link.outcome:<9} {link.statement_id}  {link.status:<7} {link.title}  {link.link}"
+            )
+    failed = report.count(FAILED)
+    click.echo(
+        f"{report.stored} link(s) archived into {db_path} as source {report.source_id} "
+        f"({report.count('new')} new, {report.count('changed')} changed, "
+        f"{report.count('unchanged')} unchanged)"
+        + (f"; {failed} failed: see the crawl_errors table" if failed else "")
+    )
     if failed:
         sys.exit(1)
-
-
-def _add_locked(config: Any, source: Any, links: list[str], db_path: Path, level: str) -> int:
-    """Crawl the links as `source` and print one line per link; the number that failed."""
-    import sqlite_utils
-
-    from archive.identity import canonical_url
-    from crawler.middlewares import RESOLVED_LINKS
-    from crawler.run import run_crawl
-    from crawler.spiders.wechat import article_url
-
-    summaries = run_crawl(config, [source], db_path, level, refetch=True)
-    crawl_id = summaries[0].crawl_id if summaries else None
-    db = sqlite_utils.Database(db_path)
-    try:
-        captures = list(
-            db.query(
-                "select c.canonical_url, c.url, c.outcome, c.reason, s.id, s.status, s.title "
-                "from captures c left join statements s on s.id = c.statement_id "
-                "where c.crawl_id = ? and c.outcome != 'index' order by c.id",
-                [crawl_id],
-            )
-        )
-        errors = list(
-            db.query(
-                "select url, reason from crawl_errors where crawl_id = ? order by id", [crawl_id]
-            )
-        )
-    finally:
-        db.close()
-    by_url: dict[str, dict[str, Any]] = {}
-    for row in captures:  # the last capture of a URL wins
-        by_url[row["canonical_url"]] = by_url[row["url"]] = row
-    reasons = {error["url"]: error["reason"] for error in errors}
-    counts = {"new": 0, "changed": 0, "unchanged": 0, "failed": 0}
-    for link in links:
-        requested = canonical_url(article_url(link) if source.kind == "wechat" else link)
-        final = RESOLVED_LINKS.get(requested, requested)
-        capture: dict[str, Any] | None = by_url.get(canonical_url(final)) or by_url.get(final)
-        if capture and capture["id"] and capture["outcome"] in ("new", "changed", "unchanged"):
-            counts[capture["outcome"]] += 1
-            click.echo(
-                f"{capture['outcome']:<9} {capture['id']}  {capture['status']:<7} "
-                f"{capture['title']}  {link}"
-            )
-            continue
-        counts["failed"] += 1
-        reason = (
-            (capture and capture["reason"])
-            or reasons.get(final)
-            or reasons.get(requested)
-            or reasons.get(link)
-            or "not fetched (see the crawl log)"
-        )
-        click.echo(f"{'failed':<9} {'-':<16}  {'-':<7} {reason}  {link}")
-    stored = counts["new"] + counts["changed"] + counts["unchanged"]
-    click.echo(
-        f"{stored} link(s) archived into {db_path} as source {source.id} ({counts['new']} new, "
-        f"{counts['changed']} changed, {counts['unchanged']} unchanged)"
-        + (f"; {counts['failed']} failed: see the crawl_errors table" if counts["failed"] else "")
-    )
-    return counts["failed"]
-
-
-def _report_health(db_path: Path, source_ids: list[str], notify_command: str | None) -> None:
-    """Print unhealthy sources, and hand each to the user's notify command as JSON."""
-    import sqlite_utils
-
-    db = sqlite_utils.Database(db_path)
-    try:
-        rows = [
-            row
-            for row in db.table("sources").rows_where("health = 'unhealthy'")
-            if row["id"] in source_ids
-        ]
-    finally:
-        db.close()
-    for row in rows:
-        click.echo(f"unhealthy: {row['id']}: {row['health_reason']}", err=True)
-        if notify_command:
-            problem = {
-                "source_id": row["id"],
-                "source": row["name"],
-                "problem": row["health_reason"],
-                "checked": row["health_checked"],
-                "archive": str(db_path),
-            }
-            result = subprocess.run(
-                notify_command,
-                shell=True,
-                input=json.dumps(problem, ensure_ascii=False),
-                text=True,
-                check=False,
-            )
-            if result.returncode:
-                click.echo(f"notify command exited {result.returncode} for {row['id']}", err=True)
 
 
 @main.group()
@@ -456,34 +316,22 @@ def sources_status(config_path: str, db_path: Path) -> None:
     Example:
         communique sources status
     """
-    from archive.store import Archive
-    from crawler import due as scheduling
+    from crawler.due import status
 
     config = _load(config_path)
-    _readable_archive(db_path, _check_archive())
-    archive = Archive(db_path)
-    try:
-        last = archive.last_crawls()
-        plan = scheduling.plan(config.sources, last, archive.rechecks_due())
-        health = {row["id"]: row for row in archive.db.table("sources").rows}
-    finally:
-        archive.close()
-    width = max(len(s.id) for s in config.sources)
+    _existing_archive(db_path)
+    rows = status(config.sources, db_path)
+    width = max(len(row.source.id) for row in rows)
     click.echo(f"{'source':<{width}}  {'health':<9} {'last crawl':<20} {'next due':<20} rechecks")
-    unhealthy = False
-    for item in plan:
-        row = health.get(item.source.id, {})
-        state = row.get("health") or "unknown"
-        unhealthy = unhealthy or state == "unhealthy"
-        last_crawl = last.get(item.source.id)
+    for row in rows:
+        last = row.last_crawl.strftime("%Y-%m-%d %H:%M") if row.last_crawl else "never"
         click.echo(
-            f"{item.source.id:<{width}}  {state:<9} "
-            f"{last_crawl.strftime('%Y-%m-%d %H:%M') if last_crawl else 'never':<20} "
-            f"{item.next_due.strftime('%Y-%m-%d %H:%M'):<20} {item.rechecks_due}"
+            f"{row.source.id:<{width}}  {row.health:<9} {last:<20} "
+            f"{row.next_due.strftime('%Y-%m-%d %H:%M'):<20} {row.rechecks_due}"
         )
-        if row.get("health_reason"):
-            click.echo(f"{'':<{width}}  ↳ {row['health_reason']}")
-    if unhealthy:
+        if row.health_reason:
+            click.echo(f"{'':<{width}}  ↳ {row.health_reason}")
+    if any(row.health == "unhealthy" for row in rows):
         sys.exit(1)
 
 
@@ -546,12 +394,10 @@ def extract(
 
     hints = None
     if source_id:
-        from communique.config import ConfigError
+        from archive.cleaned import hints_for
 
-        try:
+        with library_errors():
             [source] = _load(config_path).select([source_id])
-        except ConfigError as error:
-            raise UsageProblem(str(error)) from None
         hints = hints_for(source)
     failed = False
     records = list(extract_files(list(files), url, hints)) if output_format == "json" else None
@@ -606,10 +452,9 @@ def serve(db_path: Path, host: str, port: int, public: bool) -> None:
         communique serve --db data/archive.db --port 8001
         communique serve --db data/archive.db --public --host 0.0.0.0
     """
-    from archive.serve import check_archive
     from archive.serve import serve as run_datasette
 
-    _readable_archive(db_path, check_archive)
+    _existing_archive(db_path)
     mode = " read-only, for the public," if public else ""
     click.echo(f"Serving {db_path}{mode} at http://{host}:{port}/ (Ctrl-C to stop)")
     sys.exit(run_datasette(db_path, host, port, public=public))
@@ -643,9 +488,8 @@ def export(db_path: Path, out_dir: Path, since: Any) -> None:
         communique export --db data/archive.db --out snapshots/week-23/ --since 2024-06-01
     """
     from archive.export import export_snapshot
-    from archive.serve import check_archive
 
-    _readable_archive(db_path, check_archive)
+    _existing_archive(db_path)
     result = export_snapshot(db_path, out_dir, since=since.date() if since else None)
     for file in result.files:
         click.echo(f"{file.path}: {file.rows} row(s)")
@@ -767,19 +611,19 @@ def reextract(
     Example:
         communique reextract --source mfa-zh
     """
+    from archive.cleaned import hints_for
+    from archive.ingest import IngestSettings
     from archive.progress import JobProgress
     from archive.reextract import reextract as run_reextract
-    from communique.config import ConfigError
 
-    _readable_archive(db_path, _check_archive())
+    _existing_archive(db_path)
     config = _load(config_path)
-    try:
+    with library_errors():
         config.select(source_ids)  # unknown ids are an error, not a silent no-op
-    except ConfigError as error:
-        raise UsageProblem(str(error)) from None
-    hints = {source.id: hints_for(source) for source in config.sources}
-    with JobProgress("reextract", "statements", live=progress) as counter:
-        result = run_reextract(db_path, list(source_ids), hints, counter)
+        hints = {source.id: hints_for(source) for source in config.sources}
+        settings = IngestSettings.from_config(config)
+        with JobProgress("reextract", "statements", live=progress) as counter:
+            result = run_reextract(db_path, settings, list(source_ids), hints, counter)
     click.echo(
         f"{result.statements} statement(s) re-extracted: {result.changed} changed, "
         f"{result.unchanged} unchanged, {result.failed} failed"
@@ -810,7 +654,7 @@ def warc_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...]) -> N
     """
     from archive.warc import export_warc
 
-    _readable_archive(db_path, _check_archive())
+    _existing_archive(db_path)
     result = export_warc(db_path, out_path, list(source_ids))
     click.echo(f"{out_path}: {result.records} record(s) from {result.captures} capture(s)")
 
@@ -836,32 +680,21 @@ def warc_import(
     Example:
         communique warc import crawl.warc.gz --source mfa-en
     """
+    from archive.ingest import IngestSettings
     from archive.progress import JobProgress
-    from archive.store import HistorySettings
     from archive.warc import import_warc
-    from communique.config import ConfigError
 
     config = _load(config_path)
-    try:
+    with library_errors():
         [source] = config.select([source_id])
-    except ConfigError as error:
-        raise UsageProblem(str(error)) from None
-    _check_db(db_path)
-    with JobProgress(f"warc import {warc_path.name}", "records", live=progress) as counter:
-        summary = import_warc(
-            db_path, warc_path, source, HistorySettings.from_config(config.archive), counter
-        )
+        settings = IngestSettings.from_config(config)
+        with JobProgress(f"warc import {warc_path.name}", "records", live=progress) as counter:
+            summary = import_warc(db_path, warc_path, source, settings, counter)
     click.echo(
         f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "
         f"{summary.errors} error(s)"
     )
-
-
-def _check_archive() -> Any:
-    from archive.serve import check_archive
-
-    return check_archive
 
 
 if __name__ == "__main__":

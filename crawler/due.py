@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from croniter import croniter
 
+from archive.store import Archive
 from communique.config import Source, is_cron, parse_duration
 
 DEFAULT_EVERY = "6h"
@@ -50,4 +52,38 @@ def plan(
             rechecks.get(source.id, 0),
         )
         for source in sources
+    ]
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """A source as `sources status` shows it: health, last crawl, next due, rechecks."""
+
+    source: Source
+    health: str  # ok, unhealthy, or unknown (never judged)
+    health_reason: str | None
+    last_crawl: datetime | None
+    next_due: datetime
+    rechecks_due: int
+
+
+def status(sources: list[Source], db_path: Path) -> list[SourceStatus]:
+    """Each source's health (as judged after its last crawl), last crawl and next due time."""
+    archive = Archive(db_path)
+    try:
+        last = archive.last_crawls()
+        planned = plan(sources, last, archive.rechecks_due())
+        health = {row["id"]: row for row in archive.db.table("sources").rows}
+    finally:
+        archive.close()
+    return [
+        SourceStatus(
+            item.source,
+            health.get(item.source.id, {}).get("health") or "unknown",
+            health.get(item.source.id, {}).get("health_reason"),
+            last.get(item.source.id),
+            item.next_due,
+            item.rechecks_due,
+        )
+        for item in planned
     ]

@@ -21,6 +21,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
+from archive.identity import in_domains
+
 logger = logging.getLogger(__name__)
 
 # A Retry-After longer than this is not waited for in-crawl; the retry budget runs out.
@@ -101,16 +103,10 @@ class RecordedRedirectMiddleware(RedirectMiddleware):
             if (
                 domains
                 and not result.meta.get("allow_offsite")
-                and not _in_domains(result.url, domains)
+                and not in_domains(result.url, domains)
             ):
                 raise IgnoreRequest(f"redirected outside the allowed domains: {route}")
         return result
-
-
-def _in_domains(url: str, domains: list[str]) -> bool:
-    from crawler.spiders.base import in_domains  # the rule links are followed by
-
-    return in_domains(url, domains)
 
 
 # -- WeChat ---------------------------------------------------------------------------------
@@ -126,8 +122,6 @@ _WALL_PHRASES = tuple(
 # Sogou's /link?url=… answers with a script that builds the article URL piece by piece.
 _SOGOU_PIECE = re.compile(r"""url\s*\+=\s*(?:'([^']*)'|"([^"]*)")""")
 _LOCATION = re.compile(r"""(?:window\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
-# Links `communique add` was given, by canonical URL, to where their redirects led.
-RESOLVED_LINKS: dict[str, str] = {}
 
 
 @dataclass
@@ -213,7 +207,7 @@ class WechatMiddleware:
         return cls(crawler)
 
     def is_wechat(self, request: Request) -> bool:
-        return bool(self.hosts) and _in_domains(request.url, self.hosts)
+        return bool(self.hosts) and in_domains(request.url, self.hosts)
 
     async def process_request(self, request: Request) -> None:
         if not self.is_wechat(request):
@@ -232,8 +226,6 @@ class WechatMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         redirects = request.meta.get("redirect_urls")
-        if redirects:
-            RESOLVED_LINKS[redirects[0]] = response.url
         if not self.is_wechat(request):
             return response
         if response.status == 429:

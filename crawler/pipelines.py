@@ -1,4 +1,5 @@
-"""Hands every fetched page to the archive; cleaning runs in worker processes, off the reactor."""
+"""Hands every fetched page to the archive's one way in (archive/ingest.py); cleaning runs
+in worker processes, off the reactor."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from typing import Any, Self
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archive import health
+from archive import statuses
 from archive.clean import Cleaned, clean_page
-from archive.cleaned import hints_for
+from archive.fetched import Fetched, FetchFailed
+from archive.ingest import ArchiveBusy, IngestSettings, Session, cleaning_failed, ingest
+from archive.ingest import needs_cleaning as ingest_needs_cleaning
 from archive.reprints import signed
-from archive.store import ERROR, GONE, NOT_STATEMENT, Archive, Fetched
-from crawler.items import INDEX, FetchErrorItem, PageItem
+from archive.workers import WorkerDied
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +52,20 @@ def is_disk_full(error: sqlite3.OperationalError) -> bool:
     return "full" in str(error)  # "database or disk is full"
 
 
+def ingest_settings(crawler: Crawler) -> IngestSettings:
+    spider: Any = crawler.spider
+    return IngestSettings(
+        history=spider.history,
+        wechat_hosts=tuple(crawler.settings.getlist("COMMUNIQUE_WECHAT_HOSTS")),
+    )
+
+
 class ArchivePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.db_path = crawler.settings.get("COMMUNIQUE_DB")
         self.workers = crawler.settings.getint("COMMUNIQUE_EXTRACT_WORKERS")
-        self.archive: Archive | None = None
-        self.crawl_id = 0
+        self.session: Session | None = None
         self.disk_full: str | None = None
         self.closing: asyncio.Future[None] | None = None
 
@@ -66,55 +75,68 @@ class ArchivePipeline:
         # spider_closed, not close_spider: only the signal carries the finish reason
         # (finished, shutdown, closespider_…) that tells a complete crawl from a cut one.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         return pipeline
 
     def open_spider(self) -> None:
         spider: Any = self.crawler.spider
-        source = spider.source
-        self.hints = hints_for(source)
-        self.archive = Archive(self.db_path, spider.history)
-        self.archive.sync_sources([source.model_dump()])
-        self.crawl_id = self.archive.start_crawl(source.id)
-        self.crawler.stats.set_value("communique/crawl_id", self.crawl_id)
+        session = Session(self.db_path, ingest_settings(self.crawler), spider.source)
+        try:
+            self.session = session.__enter__()
+        except ArchiveBusy as error:
+            # `scrapy crawl` or Scrapyd while another process writes: stop (once the spider
+            # is open: Scrapy cannot close one mid-opening), write nothing.
+            logger.error("%s: %s", spider.name, error)
+            self.crawler.stats.set_value("communique/busy", str(error))
+            return
+        self.crawler.stats.set_value("communique/crawl_id", session.crawl_id)
+
+    def spider_opened(self, spider: Any) -> None:
+        if self.session is None and not self.disk_full:
+            engine: Any = self.crawler.engine
+            # Kept: a task nobody references can be collected before it runs.
+            self.closing = asyncio.ensure_future(engine.close_spider_async(reason="archive_busy"))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.archive is None:
+        session, self.session = self.session, None
+        if session is None:
             return
         links = self.crawler.stats.get_value("communique/links_found", 0)
         try:
-            self.archive.finish_crawl(self.crawl_id, reason, links)
-            problem = health.judge(self.archive.db, self.crawl_id)
-            if problem:
-                logger.warning("%s: unhealthy: %s", problem.source_id, problem.reason)
+            session.finish(reason, links)
+            if session.problem:
+                logger.warning("%s: unhealthy: %s", spider.name, session.problem.reason)
         except sqlite3.OperationalError as error:
             if not is_disk_full(error):
                 raise
             self.crawler.stats.set_value("communique/disk_full", str(error))
         finally:
-            self.archive.close()
+            session.__exit__(None, None, None)
 
-    async def clean(self, fetched: Fetched) -> tuple[Cleaned, bytes | None]:
+    async def clean(self, fetched: Fetched) -> tuple[Cleaned | BaseException, bytes | None]:
         """Clean and sign a page in a worker process; a cleaner crash is recorded, not fatal."""
-        if fetched.http_status >= 400:
-            return Cleaned(status="http_error", url=fetched.url), None
+        assert self.session is not None
         try:
             # Workers import only archive.clean and archive.reprints, never Scrapy.
             future = extraction_pool(self.workers).submit(
-                signed, clean_page, fetched.body, fetched.url, fetched.content_type, self.hints
+                signed,
+                clean_page,
+                fetched.body,
+                fetched.url,
+                fetched.content_type,
+                self.session.hints,
             )
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             replace_broken_pool()
             logger.warning("%s: cleaning %s killed its worker", fetched.source_id, fetched.url)
-            reason = "cleaning failed: the worker process died on this page"
-            return Cleaned(status="clean_failed", url=fetched.url, reason=reason), None
+            return WorkerDied("the cleaning worker process died on this page"), None
         except Exception as error:
             logger.exception("%s: cleaning %s failed", fetched.source_id, fetched.url)
-            reason = f"cleaning failed: {type(error).__name__}: {error}"
-            return Cleaned(status="clean_failed", url=fetched.url, reason=reason), None
+            return error, None
 
     async def process_item(self, item: Any) -> Any:
-        if self.disk_full:
+        if self.disk_full or self.session is None:
             return item  # the crawl is closing: nothing more can be written
         try:
             await self.record(item)
@@ -133,27 +155,27 @@ class ArchivePipeline:
             self.closing = asyncio.ensure_future(engine.close_spider_async(reason="disk_full"))
         return item
 
-    async def record(self, item: Any) -> None:
-        assert self.archive is not None
-        stats = self.crawler.stats
-        if isinstance(item, FetchErrorItem):
-            self.archive.record_error(
-                self.crawl_id, item.source_id, item.url, item.reason, item.http_status
-            )
-            stats.inc_value("communique/errors")
-        elif isinstance(item, PageItem) and item.role == INDEX:
-            self.archive.record_index_page(self.crawl_id, item.fetched)
-        elif isinstance(item, PageItem):
-            fetched = item.fetched
-            # A 304 or the very bytes seen last time: a sighting, no cleaning needed.
-            outcome = self.archive.record_if_unchanged(self.crawl_id, fetched)
-            cleaned = None
-            if outcome is None:
-                cleaned, signature = await self.clean(fetched)
-                outcome = self.archive.record_page(self.crawl_id, fetched, cleaned, signature)
-            stats.inc_value(f"communique/{outcome}")
-            if cleaned is not None and outcome in (ERROR, NOT_STATEMENT, GONE):
-                reason = cleaned.reason or f"HTTP {fetched.http_status}"
-                logger.warning("%s: %s %s: %s", fetched.source_id, outcome, fetched.url, reason)
-            else:
-                logger.info("%s: %s %s", fetched.source_id, outcome, fetched.url)
+    async def record(self, item: Fetched | FetchFailed) -> None:
+        session = self.session
+        assert session is not None
+        cleaned: Cleaned | BaseException | None = None
+        signature = None
+        if ingest_needs_cleaning(session, item):
+            assert isinstance(item, Fetched)
+            cleaned, signature = await self.clean(item)
+        if self.session is None:
+            return  # the crawl closed while the page was being cleaned
+        outcome = ingest(session, item, cleaned, signature)
+        self.crawler.stats.inc_value(f"communique/{outcome}")
+        if isinstance(item, FetchFailed):
+            return  # the spider logged it when it happened
+        if outcome not in (statuses.ERROR, statuses.NOT_STATEMENT, statuses.GONE_OUTCOME):
+            logger.info("%s: %s %s", item.source_id, outcome, item.url)
+            return
+        if isinstance(cleaned, BaseException):
+            reason = cleaning_failed(item.url, cleaned).reason
+        elif isinstance(cleaned, Cleaned) and cleaned.reason:
+            reason = cleaned.reason
+        else:
+            reason = f"HTTP {item.http_status}"
+        logger.warning("%s: %s %s: %s", item.source_id, outcome, item.url, reason)

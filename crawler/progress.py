@@ -29,7 +29,7 @@ class ProgressTable:
                 str(stats.get("communique/new", 0)),
                 str(stats.get("communique/changed", 0)),
                 str(stats.get("communique/unchanged", 0)),
-                str(stats.get("communique/errors", 0) + stats.get("communique/error", 0)),
+                str(stats.get("communique/error", 0)),
                 f"{pages / minutes:.0f}",
             )
         return table

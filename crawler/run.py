@@ -1,26 +1,136 @@
-"""Run crawls of configured sources in this process and report what each one did."""
+"""Run crawls of configured sources in this process and report what each one did.
+
+Scrapy is imported only once there is something to crawl: `crawl --due` from cron every
+minute must cost nothing when nothing is due.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.live import Live
-from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.settings import Settings
+import sqlite_utils
 
+from archive.ingest import exclusive
+from archive.schema import open_archive
 from archive.store import Archive, CrawlSummary
 from communique.config import Config, Source
-from crawler.progress import ProgressTable
-from crawler.spiders import spider_for
+from crawler import due as scheduling
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 
 class DiskFull(Exception):
     """The archive's disk filled up mid-crawl; every page recorded before is intact."""
+
+
+@dataclass(frozen=True)
+class CrawlReport:
+    """What a crawl did: a summary per source crawled, and the sources now unhealthy."""
+
+    db_path: Path
+    summaries: list[CrawlSummary] = field(default_factory=list)
+    unhealthy: list[dict[str, Any]] = field(default_factory=list)  # rows of `sources`
+    nothing_due: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.summaries)
+
+    @property
+    def nothing_fetched(self) -> bool:
+        """Errors, and not one page from any source: the network is down, hosts refuse."""
+        return bool(self.errors) and not any(s.pages_fetched for s in self.summaries)
+
+
+def crawl(
+    config: Config,
+    source_ids: list[str] | tuple[str, ...],
+    db_path: Path,
+    *,
+    due: bool = False,
+    refetch: bool = False,
+    log_level: str = "INFO",
+    log_file: Path | None = None,
+    progress: bool = False,
+) -> CrawlReport:
+    """Crawl the named sources (all when none are named) into the archive.
+
+    With `due`, only the sources whose schedule has come round, and the statements due for
+    a recheck. Holds the archive's lock for the whole run (ArchiveBusy at once if another
+    process writes); raises ConfigError for an unknown source, UnusableDatabase for a file
+    that is not an archive, DiskFull when the disk fills up.
+    """
+    sources = config.select(source_ids)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    open_archive(str(db_path)).close()  # a bad file fails here, before anything is fetched
+    with exclusive(db_path):
+        recheck_only: list[str] = []
+        if due:
+            archive = Archive(db_path)
+            try:
+                plan = scheduling.plan(sources, archive.last_crawls(), archive.rechecks_due())
+            finally:
+                archive.close()
+            now = datetime.now(UTC)
+            recheck_only = [p.source.id for p in plan if not p.due(now) and p.rechecks_due]
+            sources = [p.source for p in plan if p.due(now) or p.rechecks_due]
+            if not sources:
+                return CrawlReport(db_path, nothing_due=True)
+        summaries = run_crawl(
+            config,
+            sources,
+            db_path,
+            log_level,
+            refetch=refetch,
+            recheck_only=recheck_only,
+            log_file=log_file,
+            progress=progress,
+        )
+    crawled = [s.source_id for s in summaries]
+    return CrawlReport(db_path, summaries, unhealthy_sources(db_path, crawled))
+
+
+def unhealthy_sources(db_path: Path, source_ids: list[str]) -> list[dict[str, Any]]:
+    """The named sources that their last crawl left unhealthy, as rows of `sources`."""
+    db = sqlite_utils.Database(db_path)
+    try:
+        rows = db.table("sources").rows_where("health = 'unhealthy'")
+        return [row for row in rows if row["id"] in source_ids]
+    finally:
+        db.close()
+
+
+def notify(command: str, report: CrawlReport) -> list[str]:
+    """Run the operator's command (through the shell) once per unhealthy source, with the
+    problem as JSON on stdin; the failures of the command itself, in words."""
+    failures = []
+    for row in report.unhealthy:
+        problem = {
+            "source_id": row["id"],
+            "source": row["name"],
+            "problem": row["health_reason"],
+            "checked": row["health_checked"],
+            "archive": str(report.db_path),
+        }
+        result = subprocess.run(
+            command,
+            shell=True,
+            input=json.dumps(problem, ensure_ascii=False),
+            text=True,
+            check=False,
+        )
+        if result.returncode:
+            failures.append(f"notify command exited {result.returncode} for {row['id']}")
+    return failures
 
 
 def crawl_settings(
@@ -30,6 +140,8 @@ def crawl_settings(
     refetch: bool = False,
     recheck_only: list[str] | None = None,
 ) -> Settings:
+    from scrapy.settings import Settings
+
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("COMMUNIQUE_CONFIG", config_path, priority="cmdline")
@@ -137,6 +249,13 @@ def run_crawl(
 
     A Twisted reactor runs once per process, so call this once per process.
     """
+    from rich.console import Console
+    from rich.live import Live
+    from scrapy.crawler import Crawler, CrawlerProcess
+
+    from crawler.progress import ProgressTable
+    from crawler.spiders import spider_for
+
     settings = crawl_settings(config.path, db_path, log_level, refetch, recheck_only)
     process = CrawlerProcess(settings)
     console = Console(stderr=True) if progress else None

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import wechat_source, write_wechat_config
+from tests.helpers import communique, rows
 from tests.sites.wechat.site import BIZ, WechatSite
-from tests.test_wechat_crawl import communique, rows, wechat_source, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +29,8 @@ def site() -> Iterator[WechatSite]:
 
 @pytest.fixture
 def config(site: WechatSite, tmp_path: Path) -> Path:
-    source = wechat_source("jc", [{"feed": f"{site.bridge}/feeds/wewe.atom"}])
-    path = write_config(site, tmp_path / "sources.yaml", [source])
+    source = wechat_source("jc", [{"feed": f"{site.bridge}/feeds/wewe.atom"}], BIZ)
+    path = write_wechat_config(tmp_path / "sources.yaml", [source])
     text = path.read_text(encoding="utf-8").replace(
         "  timeout: 10\n", "  timeout: 10\n  retries: 0\n"
     )

@@ -20,9 +20,8 @@ import pytest
 import sqlite_utils
 
 from tests.conftest import write_sources
-from tests.helpers import ROOT, communique, rows, served_archive
+from tests.helpers import ROOT, communique, get, rows, served_archive
 from tests.sites.server import SiteServer
-from tests.test_serve import get
 
 pytestmark = pytest.mark.slow
 

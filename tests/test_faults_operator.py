@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from archive.clean import Cleaned, Hints, clean_page
-from archive.store import Fetched
+from archive.fetched import Fetched
+from archive.store import HistorySettings
 from communique.config import Source
-from tests.helpers import COMMUNIQUE, communique
+from tests.helpers import COMMUNIQUE, communique, free_port, get, wait_until_up
 from tests.sites.faulty import FaultyServer, page, slow, statement_html
-from tests.test_serve import free_port, get, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -352,11 +352,12 @@ def test_a_dead_cleaning_worker_is_recorded_and_the_crawl_goes_on(
     monkeypatch.setattr(pipelines, "_pool", None)
     source = Source(id="crash", name="Crash", issuer="M", kind="urls", urls=["http://127.0.0.1:9/"])
     stats: dict[str, Any] = {}
+    settings = {"COMMUNIQUE_DB": str(tmp_path / "archive.db")}
     crawler = SimpleNamespace(
         settings=SimpleNamespace(
-            get=lambda key: str(tmp_path / "archive.db"), getint=lambda key: 1
+            get=settings.get, getint=lambda key: 1, getlist=lambda key: ["mp.weixin.qq.com"]
         ),
-        spider=SimpleNamespace(source=source, history=None),
+        spider=SimpleNamespace(name="crash", source=source, history=HistorySettings()),
         stats=SimpleNamespace(
             set_value=stats.__setitem__,
             inc_value=lambda key: stats.__setitem__(key, stats.get(key, 0) + 1),
@@ -367,10 +368,8 @@ def test_a_dead_cleaning_worker_is_recorded_and_the_crawl_goes_on(
     pipeline.open_spider()
 
     def item(name: str, body: bytes) -> Any:
-        from crawler.items import STATEMENT, PageItem
-
         url = f"http://127.0.0.1:9/{name}.html"
-        return PageItem(STATEMENT, Fetched("crash", url, 200, body, {"Content-Type": "text/html"}))
+        return Fetched("crash", url, 200, body, {"Content-Type": "text/html"})
 
     async def run() -> None:
         await pipeline.process_item(item("dies", statement("crash", 0) + CRASH_MARKER))
@@ -379,8 +378,7 @@ def test_a_dead_cleaning_worker_is_recorded_and_the_crawl_goes_on(
     try:
         asyncio.run(run())
     finally:
-        if pipeline.archive is not None:
-            pipeline.archive.close()
+        pipeline.spider_closed(crawler.spider, "finished")
         if pipelines._pool is not None:
             pipelines._pool.shutdown(cancel_futures=True)
     db = tmp_path / "archive.db"

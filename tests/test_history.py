@@ -9,7 +9,10 @@ import pytest
 
 from archive.clean import STATUS_OK, Cleaned
 from archive.diff import apply_ops, version_document
-from archive.store import CHANGED, GONE, NEW, UNCHANGED, Archive, Fetched
+from archive.fetched import Fetched
+from archive.statuses import CHANGED, NEW, UNCHANGED
+from archive.statuses import GONE_OUTCOME as GONE
+from archive.store import Archive
 
 TEXT = (
     "The Ministry of Foreign Affairs firmly opposes the decision announced on Monday and "

@@ -12,8 +12,11 @@ from pytest_socket import socket_allow_hosts
 
 from archive.clean import Cleaned, Hints, clean_page
 from archive.cleaned import hints_for
-from archive.reextract import WorkerDied, map_in_workers, reextract
-from archive.store import Archive, Fetched
+from archive.fetched import Fetched
+from archive.ingest import IngestSettings
+from archive.reextract import reextract
+from archive.store import Archive, HistorySettings
+from archive.workers import WorkerDied, map_in_workers
 from communique.config import load_config
 from tests.conftest import GOV_ROOT, write_sources
 from tests.helpers import COMMUNIQUE
@@ -35,6 +38,9 @@ def communique(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [COMMUNIQUE, *args], capture_output=True, text=True, cwd=ROOT, check=False, timeout=120
     )
+
+
+SETTINGS = IngestSettings(HistorySettings(), ("mp.weixin.qq.com",))
 
 
 @pytest.fixture
@@ -142,7 +148,7 @@ def test_reextract_of_one_source_leaves_the_others_alone(
     config_path, db_path, _ = archive_with_stale_text
     hints = {source.id: hints_for(source) for source in load_config(config_path).sources}
 
-    result = reextract(db_path, ["mfa-zh"], hints)
+    result = reextract(db_path, SETTINGS, ["mfa-zh"], hints)
 
     assert (result.statements, result.changed, result.unchanged, result.failed) == (1, 0, 1, 0)
     db = sqlite_utils.Database(db_path)
@@ -172,7 +178,7 @@ def test_a_page_the_cleaner_fails_on_counts_as_failed_and_the_rest_goes_on(
     # A selector lxml cannot compile: the cleaner raises on every page of mfa-zh.
     hints["mfa-zh"] = Hints(issuer="外交部", body="div[[[")
 
-    result = reextract(db_path, [], hints)
+    result = reextract(db_path, SETTINGS, [], hints)
 
     assert (result.statements, result.changed, result.unchanged, result.failed) == (2, 1, 0, 1)
     db = sqlite_utils.Database(db_path)
@@ -214,6 +220,6 @@ def test_reextraction_does_not_count_as_seeing_the_statement_again(
     sql = "select id, last_seen from statements order by id"
     before = rows_of(db_path, sql)
 
-    assert reextract(db_path, ["mfa-en"], hints).changed == 1
+    assert reextract(db_path, SETTINGS, ["mfa-en"], hints).changed == 1
 
     assert rows_of(db_path, sql) == before

@@ -9,6 +9,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from croniter import croniter
 
 from archive.lock import archive_lock, lock_path
 from tests.conftest import GOV_ROOT, write_sources
-from tests.helpers import COMMUNIQUE, communique
+from tests.helpers import COMMUNIQUE, ROOT, communique
 from tests.sites.server import SiteServer
 
 pytestmark = pytest.mark.slow
@@ -136,6 +137,52 @@ def test_overlapping_run_is_refused_and_a_dead_runs_lock_is_taken_over(
     result = communique("crawl", "--config", str(cfg), "--db", str(db))
     assert result.returncode == 0, result.stderr[-2000:]
     assert count(db, "select count(*) from statements") == 5
+
+
+def test_every_writer_refuses_while_another_process_holds_the_lock(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    cfg = config(site, tmp_path, "mfa-en")
+    db = tmp_path / "archive.db"
+    assert communique("crawl", "--config", str(cfg), "--db", str(db)).returncode == 0
+    warc = tmp_path / "mfa-en.warc.gz"
+    assert communique("warc", "export", "--db", str(db), "--out", str(warc)).returncode == 0
+    before = count(db, "select count(*) from captures")
+    with archive_lock(db):
+        writers = {
+            "warc import": communique(
+                "warc",
+                "import",
+                str(warc),
+                "--source",
+                "mfa-en",
+                "--config",
+                str(cfg),
+                "--db",
+                str(db),
+            ),
+            "reextract": communique("reextract", "--config", str(cfg), "--db", str(db)),
+            "add": communique(
+                "add", f"{site.base_url}/mfa-en/index.html", "--config", str(cfg), "--db", str(db)
+            ),
+        }
+        env = {**os.environ, "COMMUNIQUE_CONFIG": str(cfg), "COMMUNIQUE_DB": str(db)}
+        scrapy = subprocess.run(
+            [str(Path(sys.executable).parent / "scrapy"), "crawl", "mfa-en"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    for name, result in writers.items():
+        assert result.returncode == 75, (name, result.stderr)
+        assert "another crawl is running" in result.stderr, name
+    # A Scrapy job (scrapy crawl, Scrapyd) closes without writing.
+    assert "'finish_reason': 'archive_busy'" in scrapy.stderr, scrapy.stderr[-3000:]
+    assert count(db, "select count(*) from captures") == before
+    assert count(db, "select count(*) from crawls") == 1
 
 
 def test_killed_crawl_resumes_with_nothing_lost_or_duplicated(

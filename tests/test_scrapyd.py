@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import write_sources
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 from tests.sites.server import SiteServer
-from tests.test_serve import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -10,16 +10,13 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,7 @@ from archive.serve import (
     prepare_search,
     serve,
 )
+from tests.helpers import OPENER, answers, free_port, get, running_datasette, wait_until_up
 
 TABLES = [
     "sources",
@@ -55,10 +53,6 @@ FACETS = ["source_id", "issuer", "language", "year", "status", "wechat_account"]
 BULK = 1_250  # more than Datasette's 1,000-row page, so CSV must stream past it
 UNDATED = 5  # statements without a date must not break paging
 CHINESE_TEXT = "中华人民共和国外交部发言人答记者问：“我们坚决反对”，并表示严重关切。\n第二段。"
-STARTUP_TIMEOUT_S = 60.0
-
-# Loopback only, and never through a proxy set in the environment.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def statement(id_: str, published: str | None, **fields: Any) -> dict[str, Any]:
@@ -165,69 +159,6 @@ def build_archive(path: Path, bulk: bool = True) -> int:
     )
     db.conn.close()
     return len(statements)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-
-def get(base: str, path: str, timeout: float = 30) -> Response:
-    try:
-        with OPENER.open(base + path, timeout=timeout) as r:
-            return Response(r.status, r.headers.get("content-type", ""), r.read())
-    except urllib.error.HTTPError as error:
-        return Response(error.code, error.headers.get("content-type", ""), error.read())
-
-
-def answers(base: str) -> bool:
-    try:
-        return get(base, "/-/versions.json", timeout=2).status == 200
-    except OSError:
-        return False
-
-
-def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"process exited early with code {process.returncode}")
-        if answers(base):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing answered at {base} within {STARTUP_TIMEOUT_S}s")
-
-
-@contextlib.contextmanager
-def running_datasette(db_path: Path, metadata_dir: Path, public: bool = False) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        datasette_args(db_path, port=port, metadata_dir=metadata_dir, public=public),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base, process)
-        yield base
-    finally:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")

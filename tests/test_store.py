@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from archive.clean import STATUS_OK, Cleaned
+from archive.fetched import Fetched
 from archive.schema import UnusableDatabase, open_archive
-from archive.store import CHANGED, ERROR, NEW, NOT_STATEMENT, UNCHANGED, Archive, Fetched
+from archive.statuses import CHANGED, ERROR, NEW, NOT_STATEMENT, UNCHANGED
+from archive.store import Archive
 
 SOURCE = {"id": "mfa-en", "name": "MFA", "issuer": "Ministry", "kind": "feed"}
 TEXT = "The Ministry of Foreign Affairs issued the following statement today.\n\nSecond paragraph."

@@ -21,7 +21,9 @@ from warcio.warcwriter import WARCWriter
 
 from archive.clean import clean_page
 from archive.cleaned import hints_for
-from archive.store import Archive, Fetched
+from archive.fetched import Fetched
+from archive.ingest import IngestSettings
+from archive.store import Archive, HistorySettings
 from archive.warc import export_warc, import_warc, warc_date
 from communique.config import Source, load_config
 from tests.conftest import GOV_ROOT, write_sources
@@ -39,6 +41,8 @@ STATEMENT_COLUMNS = (
 )
 EN_PAGE = GOV_ROOT / "mfa-en/xw/fyrbt/202407/t20240726_11100075.html"
 ZH_PAGE = GOV_ROOT / "mfa-zh/content/202407/t20240705_11200001.html"
+
+SETTINGS = IngestSettings(HistorySettings(), ("mp.weixin.qq.com",))
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -134,7 +138,7 @@ def test_round_trip_into_an_empty_archive_keeps_every_statement(
         exported = export_warc(db_path, warc_path, [source.id])
         assert exported.captures > 0
 
-        summary = import_warc(copy, warc_path, source)
+        summary = import_warc(copy, warc_path, source, SETTINGS)
 
         assert summary.status == "finished"
         assert summary.statements_new > 0
@@ -368,7 +372,7 @@ def test_a_304_sighting_goes_out_as_a_server_not_modified_revisit_and_comes_back
         assert revisit.rec_headers.get_header("WARC-Profile").endswith("/server-not-modified")
         assert revisit.http_headers.statusline == "304 Not Modified"
     copy = tmp_path / "copy.db"
-    summary = import_warc(copy, warc_path, source)
+    summary = import_warc(copy, warc_path, source, SETTINGS)
     assert (summary.statements_new, summary.statements_unchanged, summary.errors) == (1, 1, 0)
     sql = "select http_status, body_sha256 is null no_body, outcome, fetched_at from captures order by id"
     assert rows(copy, sql) == rows(db_path, sql)
@@ -392,7 +396,7 @@ def test_a_warc_cut_short_keeps_the_records_before_the_cut(
     partial.write_bytes(whole.read_bytes()[:cut])
     copy = tmp_path / "copy.db"
 
-    summary = import_warc(copy, partial, source)
+    summary = import_warc(copy, partial, source, SETTINGS)
 
     assert summary.status == "failed"
     assert summary.statements_new == 2

@@ -31,7 +31,7 @@ import pytest
 
 from archive.schema import open_archive
 from archive.search import ensure_search_index
-from tests.test_serve import get, running_datasette
+from tests.helpers import get, running_datasette
 
 CHROMIUM = Path(os.environ.get("COMMUNIQUE_CHROMIUM", "/usr/bin/chromium"))
 NO_BROWSER = (
@@ -427,8 +427,10 @@ def test_canned_queries(site: str) -> None:
     health = {
         row["id"]: row for row in get(site, "/archive/sources_health.json?_shape=array").json()
     }
-    assert health["mfa-zh"]["health"] == "failing"
+    assert health["mfa-zh"]["health"] == "unhealthy"
+    assert health["mfa-zh"]["health_reason"] == "every request failed (3 error(s))"
     assert health["mfa-zh"]["error_rate"] == 1.0
+    assert health["gov-en"]["health"] == "ok"
     assert health["gov-en"]["statements"] == 4
     newest = get(site, "/archive/newest.json?_shape=array").json()
     assert newest[0]["id"] == "reprint"

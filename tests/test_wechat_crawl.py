@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.helpers import communique, rows, served_archive
+from tests.builders import wechat_source, write_wechat_config
+from tests.helpers import communique, get, rows, served_archive
 from tests.sites.wechat.site import BIZ, SHORT_IDS, WechatSite
-from tests.test_serve import get
 
 pytestmark = pytest.mark.slow
 
@@ -28,33 +27,6 @@ A1, A2, A3, A4, A5 = (
     f"wechat:{BIZ}/2247480003/1",
     f"wechat:{BIZ}/2247480004/1",
 )
-
-
-def write_config(site: WechatSite, path: Path, sources: list[dict[str, Any]]) -> Path:
-    data = {
-        "crawl": {
-            "download_delay": 0,
-            "timeout": 10,
-            "wechat_hosts": ["localhost"],
-            "wechat_delay": DELAY,
-            "wechat_backoff": BACKOFF,
-        },
-        "sources": sources,
-    }
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def wechat_source(source_id: str, routes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": source_id,
-        "name": f"江城国家安全 ({source_id})",
-        "issuer": "江城市国家安全局",
-        "kind": "wechat",
-        "account": "江城国家安全",
-        "biz": BIZ,
-        "routes": routes,
-    }
 
 
 def article_mid(target: str) -> str | None:
@@ -87,12 +59,13 @@ def crawled(
                 {"album": f"{w}/mp/appmsgalbum?__biz={BIZ}&action=getalbum&album_id=3567"},
                 {"urls": [f"{w}/link?url=dn9a_-gY295K0Rci_xozVXfdMkSQTLW6cw&type=2&k=Dk4aTu"]},
             ],
+            BIZ,
         ),
         wechat_source(
-            "jc-wewe", [{"feed": f"{b}/feeds/wewe.atom"}, {"feed": f"{b}/feeds/wewe.json"}]
+            "jc-wewe", [{"feed": f"{b}/feeds/wewe.atom"}, {"feed": f"{b}/feeds/wewe.json"}], BIZ
         ),
     ]
-    config = write_config(site, directory / "sources.yaml", sources)
+    config = write_wechat_config(directory / "sources.yaml", sources, delay=DELAY, backoff=BACKOFF)
     site.walls.update(
         {
             "article:2247480002-1": ["captcha"],  # a captcha page mid-crawl

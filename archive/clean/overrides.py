@@ -14,7 +14,7 @@ from archive.clean.boilerplate import remove_element
 from archive.clean.metadata import find_issuer, parse_date
 
 if TYPE_CHECKING:
-    from archive.clean import Hints
+    from archive.cleaned import Hints
 
 
 @lru_cache(maxsize=256)

@@ -18,12 +18,12 @@ from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
+from archive import statuses
 from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
 from archive.web import diffview, queries
 
 PLUGIN = "communique"
 STATIC_MOUNT = "communique-static"
-GONE_STATUSES = ("deleted", "blocked", "unavailable", "expired")
 MAX_CAPTURES = 200
 SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
 
@@ -100,8 +100,7 @@ def canned_queries(datasette: Any, database: str) -> Any:
         names = await _table_names(db)
         if "statements" not in names or "sources" not in names:
             return {}
-        columns = set(await db.table_columns("sources"))
-        found = queries.canned_queries({"health", "health_reason"} <= columns)
+        found = queries.canned_queries()
         if SEARCH_TABLE not in names:
             found.pop("search_statements")
         return found
@@ -181,6 +180,7 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
             if table in names:
                 counts[table] = (await db.execute(f"select count(*) from {table}")).first()[0]
         found["archive_counts"] = counts
+        found["gone_words"] = statuses.GONE_WORDS
         found["browse_query"] = urlencode([("_col", column) for column in BROWSE_COLUMNS])
         if "statements" in names:
             found["archive_span"] = dict(
@@ -192,9 +192,7 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
                 ).first()
             )
             found["archive_gone"] = (
-                await db.execute(
-                    "select count(*) from statements where status in ('deleted', 'blocked')"
-                )
+                await db.execute(f"select count(*) from statements where {statuses.gone_sql()}")
             ).first()[0]
         return found
 
@@ -298,7 +296,8 @@ async def statement_page(datasette: Any, request: Any) -> Response:
         "metadata": datasette.metadata(),
         "database": database,
         "statement": statement,
-        "gone": statement.get("status") in GONE_STATUSES,
+        "gone": statuses.is_gone(statement.get("status")),
+        "status_label": statuses.GONE.get(statement.get("status") or "", statement.get("status")),
         "paragraphs": paragraphs(statement.get("text")),
         "found_urls": urls,
         "versions": versions,

@@ -7,7 +7,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import (
@@ -20,10 +19,10 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.identity import canonical_url
-from archive.store import Archive, CrawlPlan, Fetched, HistorySettings, Recheck
+from archive.fetched import INDEX, STATEMENT, Fetched, FetchFailed
+from archive.identity import canonical_url, in_domains
+from archive.store import Archive, CrawlPlan, HistorySettings, Recheck
 from communique.config import Source
-from crawler.items import INDEX, STATEMENT, FetchErrorItem, PageItem
 
 
 def response_headers(response: Response) -> dict[str, str]:
@@ -45,12 +44,6 @@ def conditional(request: scrapy.Request, seen: Recheck) -> scrapy.Request:
     if seen.last_modified:
         request.headers["If-Modified-Since"] = seen.last_modified
     return request
-
-
-def in_domains(url: str, domains: list[str]) -> bool:
-    """Whether the URL's host is one of the domains or below one (ports do not matter)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def describe_failure(failure: Failure, max_bytes: int | None = None) -> tuple[str, int | None]:
@@ -168,7 +161,7 @@ class SourceSpider(scrapy.Spider):
     # -- callbacks ----------------------------------------------------------------------
 
     def parse_entry(self, response: Response) -> Iterator[Any]:
-        yield PageItem(INDEX, self.fetched(response))
+        yield self.fetched(response, INDEX)
         seen = self.plan.entry_pages.get(canonical_url(response.url))
         if response.status == 304 or (
             seen and seen.body_sha256 == hashlib.sha256(response.body).hexdigest()
@@ -183,9 +176,9 @@ class SourceSpider(scrapy.Spider):
         raise NotImplementedError
 
     def parse_statement(self, response: Response) -> Iterator[Any]:
-        yield PageItem(STATEMENT, self.fetched(response))
+        yield self.fetched(response, STATEMENT)
 
-    def on_error(self, failure: Failure) -> Iterator[FetchErrorItem]:
+    def on_error(self, failure: Failure) -> Iterator[FetchFailed]:
         request = failure.request  # type: ignore[attr-defined]
         max_bytes = request.meta.get("download_maxsize") or self.settings.getint("DOWNLOAD_MAXSIZE")
         reason, status = describe_failure(failure, max_bytes)
@@ -196,17 +189,21 @@ class SourceSpider(scrapy.Spider):
         if redirects and "redirect" not in reason:
             reason = f"{reason} (after a redirect to {request.url})"
         self.logger.warning("%s: error %s: %s", self.name, url, reason)
-        yield FetchErrorItem(self.name, url, reason, status)
+        yield FetchFailed(self.name, url, reason, status)
 
-    def fetched(self, response: Response) -> Fetched:
+    def fetched(self, response: Response, role: str) -> Fetched:
+        """The page as the archive takes it: where it came from, and where the source said."""
+        redirects = response.request.meta.get("redirect_urls") if response.request else None
         return Fetched(
             source_id=self.name,
             url=response.url,
             http_status=response.status,
             body=response.body,
             headers=response_headers(response),
+            role=role,
+            requested_url=redirects[0] if redirects else None,
         )
 
-    def error(self, response: Response, reason: str) -> FetchErrorItem:
+    def error(self, response: Response, reason: str) -> FetchFailed:
         self.logger.warning("%s: error %s: %s", self.name, response.url, reason)
-        return FetchErrorItem(self.name, response.url, reason, response.status)
+        return FetchFailed(self.name, response.url, reason, response.status)

@@ -8,7 +8,8 @@ from typing import Any
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
-from crawler.spiders.base import SourceSpider, in_domains
+from archive.identity import in_domains
+from crawler.spiders.base import SourceSpider
 
 
 def _link(element: Selector) -> str | None:

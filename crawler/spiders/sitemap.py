@@ -9,7 +9,8 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.spiders.base import SourceSpider, in_domains
+from archive.identity import in_domains
+from crawler.spiders.base import SourceSpider
 
 # A sitemap index can name thousands of sitemaps; one crawl follows this many at most.
 MAX_SITEMAPS = 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -18,12 +19,12 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.identity import canonical_url
+from archive.fetched import FetchFailed
+from archive.identity import canonical_url, in_domains
 from archive.store import Archive
 from communique.config import WechatRoute
-from crawler.items import FetchErrorItem
 from crawler.middlewares import WechatWall
-from crawler.spiders.base import SourceSpider, in_domains
+from crawler.spiders.base import SourceSpider
 
 # Route lines are for the operator: under `crawler.`, so they pass the crawl log's filter.
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class WechatSpider(SourceSpider):
         self.refetch = self.settings.getbool("COMMUNIQUE_REFETCH")
         self.routes: list[Route] = []
         self.file_links: dict[str, list[str]] = {}
-        self.file_errors: list[FetchErrorItem] = []
+        self.file_errors: list[FetchFailed] = []
         counts: dict[str, int] = {}
         total = len(self.source.routes)
         for index, config in enumerate(self.source.routes):
@@ -144,7 +145,7 @@ class WechatSpider(SourceSpider):
             return read_links(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as error:
             reason = f"route {name}: cannot read {path} ({error})"
-            self.file_errors.append(FetchErrorItem(self.name, path.as_uri(), reason))
+            self.file_errors.append(FetchFailed(self.name, path.as_uri(), reason))
             return []
 
     # -- the crawl ----------------------------------------------------------------------
@@ -312,7 +313,7 @@ class WechatSpider(SourceSpider):
         route = self.route_of(request)
         for item in super().on_error(failure):
             if route is not self.recheck_route and f"route {route.name}" not in item.reason:
-                item.reason = f"{item.reason} (route {route.name})"
+                item = dataclasses.replace(item, reason=f"{item.reason} (route {route.name})")
             yield item
         wall = failure.value if isinstance(failure.value, WechatWall) else None
         if wall is None:

@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# pywb (`communique replay`) lives apart: its pins would drag the main environment back.
+REPLAY_VENV := .venv-replay
+REPLAY_STAMP := $(REPLAY_VENV)/.installed-stamp
 
-.PHONY: install test browser demo eval bench lint format clean
+.PHONY: install replay-env test browser demo eval bench lint format clean
 
-install: $(STAMP)
+install: $(STAMP) $(REPLAY_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) browser
+replay-env: $(REPLAY_STAMP)
+
+$(REPLAY_STAMP): requirements-replay.txt
+	$(PYTHON) -m venv $(REPLAY_VENV)
+	$(REPLAY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(REPLAY_VENV)/bin/python -m pip install --quiet -r requirements-replay.txt
+	touch $(REPLAY_STAMP)
+
+test: $(STAMP) $(REPLAY_STAMP) browser
 	$(BIN)/pytest
 
 # Headless Chromium for the browser tests (tests/test_web.py), from Debian's packages when
@@ -48,4 +59,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache
+	rm -rf $(VENV) $(REPLAY_VENV) data/*.db data/*.db-* .pytest_cache

@@ -75,13 +75,18 @@ def check_archive(db_path: Path) -> None:
 
 
 def database_metadata(
-    db_path: Path, metadata_path: Path = METADATA_PATH, *, public: bool = False
+    db_path: Path,
+    metadata_path: Path = METADATA_PATH,
+    *,
+    public: bool = False,
+    replay_url: str | None = None,
 ) -> dict[str, Any]:
     """Return the metadata with its one database entry keyed by db_path's stem.
 
     Datasette names a database after its file stem and looks metadata up by that exact
     name (there is no wildcard), so the entry must carry the real stem to apply. With
-    public, arbitrary SQL is refused for everyone (`allow_sql` nobody).
+    public, arbitrary SQL is refused for everyone (`allow_sql` nobody). replay_url (a
+    pywb collection) goes to the plugin's config, for its "View as captured" links.
     """
     metadata: dict[str, Any] = yaml.safe_load(metadata_path.read_text(encoding="utf-8"))
     databases = metadata.get("databases") or {}
@@ -92,18 +97,25 @@ def database_metadata(
     if public:
         metadata["allow_sql"] = False
         entry["allow_sql"] = False
+    if replay_url:
+        metadata.setdefault("plugins", {}).setdefault("communique", {})["replay_url"] = replay_url
     return metadata
 
 
-def write_metadata(db_path: Path, metadata_dir: Path, *, public: bool = False) -> Path:
+def write_metadata(
+    db_path: Path, metadata_dir: Path, *, public: bool = False, replay_url: str | None = None
+) -> Path:
     """Write the metadata for db_path as JSON into metadata_dir and return its path."""
     metadata_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # One file per archive path (and mode), so runs on different files never overwrite
     # each other.
-    key = f"{db_path.resolve()}{' public' if public else ''}"
+    key = (
+        f"{db_path.resolve()}{' public' if public else ''}{' ' + replay_url if replay_url else ''}"
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = metadata_dir / f"{db_path.stem}-{digest}.json"
-    text = json.dumps(database_metadata(db_path, public=public), ensure_ascii=False, indent=2)
+    metadata = database_metadata(db_path, public=public, replay_url=replay_url)
+    text = json.dumps(metadata, ensure_ascii=False, indent=2)
     # Write then rename, so a concurrent run on the same file never reads half of it.
     fd, tmp_name = tempfile.mkstemp(dir=metadata_dir, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -128,13 +140,16 @@ def datasette_args(
     *,
     metadata_dir: Path | None = None,
     public: bool = False,
+    replay_url: str | None = None,
 ) -> list[str]:
     """Build the command line that serves db_path with Datasette and the archive's plugin.
 
     Writes the metadata for db_path's stem into metadata_dir (a per-user temporary
     directory by default) and points Datasette at it. public adds PUBLIC_SETTINGS.
     """
-    metadata = write_metadata(db_path, metadata_dir or default_metadata_dir(), public=public)
+    metadata = write_metadata(
+        db_path, metadata_dir or default_metadata_dir(), public=public, replay_url=replay_url
+    )
     args = [sys.executable, "-m", "datasette", "serve", str(db_path)]
     args += ["--metadata", str(metadata), "--host", host, "--port", str(port)]
     args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
@@ -167,17 +182,32 @@ def prepare_search(db_path: Path) -> bool:
         db.close()
 
 
-def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001, *, public: bool = False) -> int:
+def serve(
+    db_path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    *,
+    public: bool = False,
+    replay_url: str | None = None,
+) -> int:
     """Run Datasette on db_path in the foreground until it stops; return its exit code.
 
     Ctrl-C stops it cleanly (exit code 0); death by a signal gives 128 + the signal
     number, as a shell reports it. public serves it safely to the world (see
-    PUBLIC_SETTINGS); where it listens is only ever what host says.
+    PUBLIC_SETTINGS); where it listens is only ever what host says. replay_url: see
+    database_metadata.
     """
     check_archive(db_path)
     prepare_search(db_path)
     with tempfile.TemporaryDirectory(prefix="communique-datasette-") as metadata_dir:
-        args = datasette_args(db_path, host, port, metadata_dir=Path(metadata_dir), public=public)
+        args = datasette_args(
+            db_path,
+            host,
+            port,
+            metadata_dir=Path(metadata_dir),
+            public=public,
+            replay_url=replay_url,
+        )
         process = subprocess.Popen(args)
         code = _wait(process)
     # Popen reports death by signal N as -N, which is not a valid exit status.

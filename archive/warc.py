@@ -11,7 +11,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
@@ -104,8 +104,11 @@ def _request_headers(url: str) -> StatusAndHeaders:
     )
 
 
-def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExportResult:
-    """Write the captures (of the named sources, or all) to out_path as a gzipped WARC 1.1.
+def export_warc(
+    db_path: Path, out_path: Path, source_ids: list[str], since: date | None = None
+) -> WarcExportResult:
+    """Write the captures (of the named sources, or all; with since, those fetched on or
+    after that UTC date) to out_path as a gzipped WARC 1.1.
 
     A warcinfo record, then per capture in the order fetched a request record and either a
     response record with the stored headers and body or, when the same body was already
@@ -119,13 +122,20 @@ def export_warc(db_path: Path, out_path: Path, source_ids: list[str]) -> WarcExp
     records = captures = 0
     try:
         conn.execute("begin")  # one read transaction: a consistent snapshot even mid-crawl
-        where = ""
+        conditions: list[str] = []
+        params: list[str] = []
         if source_ids:
-            where = f"where source_id in ({', '.join('?' for _ in source_ids)})"
+            conditions.append(f"source_id in ({', '.join('?' for _ in source_ids)})")
+            params += source_ids
+        if since is not None:
+            # fetched_at is UTC ISO 8601, so text order is time order (as export --since).
+            conditions.append("fetched_at >= ?")
+            params.append(since.isoformat())
+        where = f"where {' and '.join(conditions)}" if conditions else ""
         rows = conn.execute(
             "select id, url, fetched_at, http_status, headers, body_sha256, outcome "
             f"from captures {where} order by id",
-            source_ids,
+            params,
         )
         with atomic_open(out_path, "wb") as out:
             writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)

@@ -444,20 +444,33 @@ def _report_unreadable(record: dict[str, Any]) -> bool:
     is_flag=True,
     help="Safe to publish: read-only, no arbitrary SQL, shorter query time limit.",
 )
-def serve(db_path: Path, host: str, port: int, public: bool) -> None:
+@click.option(
+    "--replay-url",
+    metavar="URL",
+    help="A replay of the captures (what `communique replay` prints): statement pages and "
+    "versions link to their capture there ('View as captured').",
+)
+def serve(db_path: Path, host: str, port: int, public: bool, replay_url: str | None) -> None:
     """Serve the archive with Datasette: statement pages, search, facets, CSV downloads.
 
     \b
     Examples:
         communique serve --db data/archive.db --port 8001
         communique serve --db data/archive.db --public --host 0.0.0.0
+        communique serve --replay-url http://127.0.0.1:8002/communique
     """
+    from archive.replay import check_replay_url
     from archive.serve import serve as run_datasette
 
     _existing_archive(db_path)
+    if replay_url is not None:
+        try:
+            replay_url = check_replay_url(replay_url)
+        except ValueError as error:
+            raise UsageProblem(f"--replay-url {error}") from None
     mode = " read-only, for the public," if public else ""
     click.echo(f"Serving {db_path}{mode} at http://{host}:{port}/ (Ctrl-C to stop)")
-    sys.exit(run_datasette(db_path, host, port, public=public))
+    sys.exit(run_datasette(db_path, host, port, public=public, replay_url=replay_url))
 
 
 @main.command()
@@ -695,6 +708,96 @@ def warc_import(
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "
         f"{summary.errors} error(s)"
     )
+
+
+@main.group()
+def wacz() -> None:
+    """Package captures as WACZ, for ReplayWeb.page, pywb and other web archive tools."""
+
+
+@wacz.command("export")
+@db_option
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .wacz file to write.",
+)
+@sources_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only captures fetched on or after this date (YYYY-MM-DD, UTC).",
+)
+def wacz_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...], since: Any) -> None:
+    """Write captures as a WACZ: WARC, CDXJ index, pages.jsonl and datapackage.json.
+
+    Each capture keeps its HTTP status, headers and body as stored; pages.jsonl lists each
+    capture of a statement with its title and fetch time; datapackage.json the SHA-256 of
+    every file (check it with `wacz validate -f FILE`).
+
+    \b
+    Examples:
+        communique wacz export --db data/archive.db --out archive.wacz
+        communique wacz export --out mfa-june.wacz --source mfa-en --since 2024-06-01
+    """
+    from archive.wacz import UnknownSource, WaczError, export_wacz
+
+    _existing_archive(db_path)
+    try:
+        result = export_wacz(
+            db_path, out_path, list(source_ids), since=since.date() if since else None
+        )
+    except UnknownSource as error:
+        raise UsageProblem(str(error)) from None
+    except WaczError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{out_path}: {result.captures} capture(s), {result.pages} page(s), {result.bytes:,} bytes"
+    )
+
+
+@main.command()
+@db_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; 0.0.0.0 to be reachable from other machines.",
+)
+@click.option("--port", default=8002, show_default=True, type=int)
+@sources_option
+def replay(db_path: Path, host: str, port: int, source_ids: tuple[str, ...]) -> None:
+    """Replay the captures as they were served, with pywb, under a banner with their date.
+
+    Runs pywb from its own environment (.venv-replay, made by `make replay-env`) on a
+    collection of the archive's captures built at start. Pass the URL it prints to
+    `communique serve --replay-url` for 'View as captured' links.
+
+    \b
+    Examples:
+        communique replay --db data/archive.db --port 8002
+        communique serve --db data/archive.db --replay-url http://127.0.0.1:8002/communique
+    """
+    from archive.replay import PortUnavailable, Replay, ReplayEnvMissing
+    from archive.replay import replay as run_pywb
+    from archive.wacz import UnknownSource
+
+    _existing_archive(db_path)
+
+    def ready(started: Replay) -> None:
+        click.echo(
+            f"Replaying {started.captures} capture(s) of {db_path} at {started.url}/ "
+            "(Ctrl-C to stop)"
+        )
+        click.echo(f"Link statement pages to it: communique serve --replay-url {started.url}")
+
+    try:
+        code = run_pywb(db_path, host, port, list(source_ids), ready=ready)
+    except (ReplayEnvMissing, PortUnavailable, UnknownSource) as error:
+        raise UsageProblem(str(error)) from None
+    sys.exit(code)
 
 
 if __name__ == "__main__":

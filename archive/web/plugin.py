@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from archive import statuses
 from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
-from archive.web import diffview, queries
+from archive.web import captured, diffview, queries
 
 PLUGIN = "communique"
 STATIC_MOUNT = "communique-static"
@@ -291,6 +291,8 @@ async def statement_page(datasette: Any, request: Any) -> Response:
         )
     for row in [statement, *urls, *captures]:
         row["href"] = safe_href(row.get("url"))
+    if "captures" in names:  # "View as captured" links, with `serve --replay-url`
+        await captured.add_replay_links(datasette, db, statement, versions)
     base = datasette.urls.database(database)
     context = {
         "metadata": datasette.metadata(),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.atomic import atomic_open
+from archive.csvsafe import inert_row
 from archive.serve import check_archive
 
 COLUMNS = (
@@ -202,7 +203,8 @@ def _sha256(path: Path) -> str:
 
 
 def _write_csv(final: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> ExportResult:
-    """Write a CSV (UTF-8 with BOM, CRLF, RFC 4180) under its final name only when complete."""
+    """Write a CSV (UTF-8 with BOM, CRLF, RFC 4180) under its final name only when complete;
+    cells that a spreadsheet would run as formulas are made inert (archive/csvsafe.py)."""
     count = 0
     with atomic_open(final, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, dialect="excel")  # CRLF rows, minimal RFC 4180 quoting
@@ -210,10 +212,10 @@ def _write_csv(final: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
         fetchmany = getattr(rows, "fetchmany", None)
         if fetchmany is None:
             for row in rows:
-                writer.writerow(row)
+                writer.writerow(inert_row(row))
                 count += 1
         else:
             while batch := fetchmany(BATCH_SIZE):
-                writer.writerows(batch)
+                writer.writerows(map(inert_row, batch))
                 count += len(batch)
     return ExportResult(path=final, row_count=count)

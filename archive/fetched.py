@@ -46,6 +46,7 @@ class FetchFailed:
     reason: str
     http_status: int | None = None
     at: str = field(default_factory=utc_now)
+    role: str = STATEMENT  # INDEX: an entry page (feed, sitemap, listing) that failed
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

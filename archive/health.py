@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from archive.fetched import INDEX
 from archive.statuses import STATUS_CAPTCHA, gone_sql
 
 # Errors over a source's last ERROR_CRAWLS crawls above this share of pages: failing.
@@ -120,6 +121,13 @@ problems as (
   from last where exists (select 1 from crawl_errors e where e.crawl_id = last.id
                           and e.reason like '%matched nothing%')
   union all
+  select source_id, 5, 'could not use ' || n || ' entry page(s): ' || example
+  from (select last.source_id, count(*) as n, min(e.url || ': ' || e.reason) as example
+        from crawl_errors e join last on last.id = e.crawl_id
+        where e.role = '{INDEX}' and e.reason not like '%matched nothing%'
+          and e.reason not like 'captcha:%' and e.reason not like 'rate_limited:%'
+        group by last.source_id)
+  union all
   select source_id, 5, 'found no statement links (it found ' || before || ' last time)'
   from (select last.source_id, last.links_found,
           (select p.links_found from crawls p where p.source_id = last.source_id
@@ -192,7 +200,9 @@ def describe() -> str:
     """The rules in words, for the canned query's description."""
     return (
         "Each source's health, from its crawls: unhealthy when the last crawl did not "
-        "finish, met captcha or WAF pages or walls, its listing selectors matched nothing, "
+        "finish, met captcha or WAF pages or walls, could not use an entry page (a feed, "
+        "sitemap or listing that failed or could not be read), its listing selectors "
+        "matched nothing, "
         "it found no statement links where it found some before, every request failed or "
         f"errors hit over {FAILING_RATE:.0%} of pages over its last {ERROR_CRAWLS} crawls, "
         f"its {RECENT} newest texts average under {LAYOUT_DROP:.0%} of the length of those "

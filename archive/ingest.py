@@ -188,7 +188,7 @@ def ingest(
         )
     if isinstance(item, FetchFailed):
         store.record_error(
-            session.crawl_id, item.source_id, item.url, item.reason, item.http_status
+            session.crawl_id, item.source_id, item.url, item.reason, item.http_status, item.role
         )
         return statuses.ERROR
     if isinstance(item, Recleaned):

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -109,6 +109,9 @@ TABLES: dict[str, Table] = {
             "source_id": str,
             "first_seen": str,
             "last_seen": str,
+            # own: the statement's URL (or one it moved to); copy: the same text found at
+            # another URL of the source. Only own URLs may change the statement.
+            "relation": str,
         },
         pk="url",
         foreign_keys=[("statement_id", STATEMENTS, "id"), ("source_id", SOURCES, "id")],
@@ -222,6 +225,7 @@ TABLES: dict[str, Table] = {
             "url": str,
             "reason": str,
             "http_status": int,
+            "role": str,  # index: a feed, sitemap or listing page; statement: a statement's
             "at": str,
         },
         foreign_keys=[("crawl_id", CRAWLS, "id"), ("source_id", SOURCES, "id")],
@@ -242,6 +246,18 @@ def _ensure_tables(db: sqlite_utils.Database) -> None:
                     table.add_column(column, column_type)
         for columns in spec.indexes:
             table.create_index(columns, if_not_exists=True)
+
+
+def _backfill(db: sqlite_utils.Database, version: int) -> None:
+    """Fill columns an older archive lacks, from what it holds."""
+    if version < 8:
+        # Before relations were kept, a URL other than the one a statement was first found
+        # at was a copy (or a move, which cannot be told apart now): a copy is safe.
+        db.execute(
+            "update statement_urls set relation = case when url = "
+            "(select s.url from statements s where s.id = statement_id) "
+            "then 'own' else 'copy' end where relation is null"
+        )
 
 
 def _enable_search(db: sqlite_utils.Database) -> None:
@@ -276,6 +292,7 @@ def open_archive(path: str) -> sqlite_utils.Database:
         if version < SCHEMA_VERSION:
             with db.atomic():
                 _ensure_tables(db)
+                _backfill(db, version)
                 _enable_search(db)
                 search.ensure_search_index(db)
                 db.execute(f"pragma user_version = {SCHEMA_VERSION}")

@@ -150,7 +150,10 @@ def datasette_args(
     metadata = write_metadata(
         db_path, metadata_dir or default_metadata_dir(), public=public, replay_url=replay_url
     )
-    args = [sys.executable, "-m", "datasette", "serve", str(db_path)]
+    # Published, the file is opened immutable (`-i`): read only, and never locked or
+    # checked for changes, so nothing a visitor does can write to it.
+    args = [sys.executable, "-m", "datasette", "serve"]
+    args += ["-i", str(db_path)] if public else [str(db_path)]
     args += ["--metadata", str(metadata), "--host", host, "--port", str(port)]
     args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
     args += ["--static", f"{STATIC_MOUNT}:{STATIC_DIR}"]

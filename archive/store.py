@@ -38,6 +38,13 @@ from archive.statuses import (
     sql_list,
 )
 
+# How a URL belongs to its statement (`statement_urls.relation`). Only a fetch of one of a
+# statement's own URLs may give it a new version or change its status; a copy (the same
+# text found at another URL of the source) is a sighting, and if the copy later changes
+# it becomes a statement of its own, never a version of the original.
+OWN = "own"
+COPY = "copy"
+
 # The methods of Archive that write; archive.ingest is the only caller of these (a test
 # walks the code to hold that).
 WRITE_METHODS = frozenset(
@@ -218,10 +225,12 @@ class Archive:
         url: str,
         reason: str,
         http_status: int | None = None,
+        role: str | None = None,
     ) -> None:
-        """A URL that gave no page (DNS, refused, timeout, robots.txt, bad feed, …)."""
+        """A URL that gave no page (DNS, refused, timeout, robots.txt, bad feed, …); `role`
+        says whether it was an entry page (index) or a statement's."""
         with self.db.atomic():
-            self._insert_error(crawl_id, source_id, url, reason, http_status)
+            self._insert_error(crawl_id, source_id, url, reason, http_status, role)
 
     def set_health(self, source_id: str, problems: str | None, checked: str) -> None:
         """A source's health as judged after a crawl (archive.health): its problems, if any."""
@@ -332,7 +341,7 @@ class Archive:
                 canonical=canonical,
                 reason="not modified" if fetched.http_status == 304 else "same body",
             )
-            self._seen_again(known, fetched.fetched_at, canonical)
+            self._seen_again(known, fetched.fetched_at, canonical, self._relation(canonical))
         return UNCHANGED
 
     def record_page(
@@ -347,7 +356,7 @@ class Archive:
                 return self._record_statement(crawl_id, fetched, cleaned, signature)
             canonical = canonical_url(fetched.url)
             gone = _gone_status(fetched, cleaned)
-            known = self._find_by_identity(cleaned.identity) or self._find_by_url(canonical)
+            known = self._find_own(fetched, cleaned.identity)
             reason = (
                 f"HTTP {fetched.http_status}"
                 if fetched.http_status >= 400
@@ -400,11 +409,14 @@ class Archive:
         canonical = canonical_url(fetched.url)
         fingerprint = text_fingerprint(cleaned.text)
         now = fetched.fetched_at
-        found = self._find_by_identity(cleaned.identity) or self._find_by_url(canonical)
-        # A retitled page at a known URL is an edit; at another URL, the same text is
-        # the same statement whatever its title there.
+        found = self._find_own(fetched, cleaned.identity)
+        # A retitled page at a statement's own URL is an edit; at another URL, the same
+        # text is a copy of the statement whatever its title there.
+        relation = OWN if found is not None else COPY
         title_matters = found is not None
         found = found or self._find_by_text(fetched.source_id, fingerprint)
+        if found is None:
+            relation = OWN  # a new statement: the URL is its own
         if found is None:
             sid = statement_id(fetched.source_id, cleaned.identity or canonical)
             outcome = NEW
@@ -441,12 +453,12 @@ class Archive:
             canonical=canonical,
         )
         if outcome == UNCHANGED:
-            self._seen_again(found, now, canonical)
+            self._seen_again(found, now, canonical, relation)
         else:
             self._write_version(found, cleaned, fingerprint, now, capture_id)
-            self._seen_again(found, now, canonical)
+            self._seen_again(found, now, canonical, relation)
             self._link_reprints(sid, cleaned.text, now, signature)
-        if found["status"] != LIVE:
+        if found["status"] != LIVE and relation == OWN:
             self._note_back(found, capture_id, now)
         return outcome
 
@@ -513,8 +525,10 @@ class Archive:
         found["version_count"] = version
         search.update_search_index(self.db, found["id"])
 
-    def _seen_again(self, found: dict[str, Any], now: str, canonical: str) -> None:
-        """A sighting: bump counts and last-seen times, schedule the next recheck."""
+    def _seen_again(self, found: dict[str, Any], now: str, canonical: str, relation: str) -> None:
+        """A sighting: bump counts and last-seen times, schedule the next recheck; the URL
+        is filed under the statement as its own or as a copy (a copy that changed is
+        re-filed under the statement it became)."""
         when = datetime.fromisoformat(now) if now else datetime.now(UTC)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
@@ -531,9 +545,11 @@ class Archive:
             [now, found["id"], found["version_count"]],
         )
         self.db.execute(
-            "insert into statement_urls (url, statement_id, source_id, first_seen, last_seen) "
-            "values (?, ?, ?, ?, ?) on conflict(url) do update set last_seen = excluded.last_seen",
-            [canonical, found["id"], found["source_id"], now, now],
+            "insert into statement_urls (url, statement_id, source_id, first_seen, last_seen, "
+            "relation) values (?, ?, ?, ?, ?, ?) on conflict(url) do update set "
+            "last_seen = excluded.last_seen, statement_id = excluded.statement_id, "
+            "source_id = excluded.source_id, relation = excluded.relation",
+            [canonical, found["id"], found["source_id"], now, now, relation],
         )
 
     def _note_gone(
@@ -599,6 +615,27 @@ class Archive:
         if not identity:
             return None
         return self._statement_where("identity = ?", [identity])
+
+    def _find_own(self, fetched: Fetched, identity: str | None) -> dict[str, Any] | None:
+        """The statement this page is a fetch of: by its earned identity, or because its
+        URL (or the URL the source gave, before redirects) is one of the statement's own."""
+        found = self._find_by_identity(identity)
+        if found is not None:
+            return found
+        urls = [canonical_url(fetched.url)]
+        if fetched.requested_url:
+            urls.append(canonical_url(fetched.requested_url))
+        return self._statement_where(
+            "id = (select statement_id from statement_urls where url in "
+            f"({', '.join('?' for _ in urls)}) and relation = '{OWN}' limit 1)",
+            urls,
+        )
+
+    def _relation(self, canonical: str) -> str:
+        row = self.db.execute(
+            "select relation from statement_urls where url = ?", [canonical]
+        ).fetchone()
+        return str(row[0]) if row and row[0] else OWN
 
     def _find_by_url(self, canonical: str) -> dict[str, Any] | None:
         return self._statement_where(
@@ -683,6 +720,7 @@ class Archive:
         url: str,
         reason: str,
         http_status: int | None,
+        role: str | None = None,
     ) -> None:
         self._insert(
             schema.CRAWL_ERRORS,
@@ -692,6 +730,7 @@ class Archive:
                 "url": url,
                 "reason": reason,
                 "http_status": http_status,
+                "role": role,
                 "at": utc_now(),
             },
         )

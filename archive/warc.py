@@ -8,7 +8,7 @@ import json
 import os
 import re
 import sqlite3
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -252,9 +252,14 @@ class _Reader:
     source: Any  # communique.config.Source: id, domains, url_pattern
     archive: Archive
     recent: int  # bodies kept in memory for revisits of pages not yet written
+    max_bytes: int = 10_000_000  # the crawl's max_page_bytes: raw and unpacked
     by_digest: dict[str, _Payload] = field(default_factory=dict)
     by_uri: dict[str, _Payload] = field(default_factory=dict)
     bodies: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
+    # Records passed over, by why: reported after the import, never archived.
+    skipped: Counter[str] = field(default_factory=Counter)
+    # The Host header of each request record, by the record it goes with (and by URI).
+    hosts: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pattern = self.source.url_pattern
@@ -275,9 +280,11 @@ class _Reader:
                 except Exception as error:  # warcio raises several types on a broken file
                     yield _Unreadable(self.failure(str(path), f"unreadable WARC: {error}"))
                     return
+                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> ")
+                if record.rec_type == "request":
+                    self._note_host(record, url)
                 if record.rec_type not in ("response", "revisit"):
                     continue
-                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> ")
                 if urlsplit(url).scheme not in ("http", "https"):
                     continue
                 try:
@@ -300,7 +307,26 @@ class _Reader:
         role = INDEX if index else STATEMENT
         return Fetched(self.source.id, url, status, body, headers, at, role=role)
 
+    def _note_host(self, record: ArcWarcRecord, url: str) -> None:
+        http = record.http_headers
+        host = (http.get_header("Host") or "").strip().lower() if http is not None else ""
+        if host:
+            for key in (record.rec_headers.get_header("WARC-Concurrent-To"), url):
+                if key:
+                    self.hosts[key.strip("<> ")] = host
+
+    def _check_host(self, record: ArcWarcRecord, url: str) -> None:
+        """A response whose request was sent to another host than its target URI names is
+        a record that lies about where its page came from."""
+        asked = self.hosts.get(
+            (record.rec_headers.get_header("WARC-Record-ID") or "").strip("<> ")
+        ) or self.hosts.get(url)
+        target = urlsplit(url).netloc.lower()
+        if asked and asked != target and asked.split(":")[0] != target.split(":")[0]:
+            raise _BadRecord(f"its request went to host {asked!r}, not to {target!r}")
+
     def _page(self, record: ArcWarcRecord, url: str) -> Fetched | None:
+        self._check_host(record, url)
         warc = record.rec_headers
         fetched_at = _fetched_at(warc.get_header("WARC-Date"))
         index = warc.get_header(ROLE_FIELD) == ROLE_INDEX
@@ -334,7 +360,13 @@ class _Reader:
         encoding = (http.get_header("Content-Encoding") or "").strip().lower()
         if encoding not in ("", "identity", *BufferedReader.get_supported_decompressors()):
             raise _BadRecord(f"unsupported Content-Encoding {encoding!r}")
-        body = record.content_stream().read()  # chunks joined, gzip/deflate/br decoded
+        if (record.length or 0) > self.max_bytes:
+            raise _BadRecord(f"record larger than max_page_bytes of {self.max_bytes} bytes")
+        # Chunks joined, gzip/deflate/br decoded: at most one byte past the limit, so a
+        # small record that unpacks to gigabytes (a gzip bomb) is never unpacked.
+        body = record.content_stream().read(self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            raise _BadRecord(f"body larger than max_page_bytes of {self.max_bytes} bytes unpacked")
         block = record.raw_stream
         while block.read(BUFF_SIZE):
             pass  # whatever follows the body in the block (chunk trailers)
@@ -363,19 +395,25 @@ class _Reader:
 
     def _wanted(self, fetched: Fetched) -> bool:
         """A page this source's crawler would have fetched and handed to the archive."""
+        if not in_domains(fetched.url, self.domains):
+            self.skipped["on another host than the source's"] += 1
+            return False
         if fetched.role == INDEX:
             return True
         parts = urlsplit(fetched.url)
         if parts.path.endswith("/robots.txt"):
+            self.skipped["robots.txt"] += 1
             return False
         content_type = fetched.content_type
         if content_type:
             mime = content_type.split(";", 1)[0].strip().lower()
             if mime and mime not in PAGE_TYPES:
+                self.skipped["not HTML"] += 1
                 return False
-        if not in_domains(fetched.url, self.domains):
+        if self.pattern and not self.pattern.search(fetched.url):
+            self.skipped["outside the source's url_pattern"] += 1
             return False
-        return not (self.pattern and not self.pattern.search(fetched.url))
+        return True
 
 
 def _http(http: StatusAndHeaders) -> tuple[int, dict[str, str]]:
@@ -402,13 +440,22 @@ def _fetched_at(value: str | None) -> str:
     return str(when.isoformat())
 
 
+@dataclass(frozen=True)
+class WarcImport:
+    """A WARC import: the crawl it was recorded as, and the records passed over, by why."""
+
+    summary: CrawlSummary
+    skipped: dict[str, int]
+
+
 def import_warc(
     db_path: Path,
     warc_path: Path,
     source: Any,
     settings: IngestSettings,
     progress: JobProgress | None = None,
-) -> CrawlSummary:
+    max_page_bytes: int = 10_000_000,
+) -> WarcImport:
     """Record the pages of a WARC (any crawler's; gzipped or not) as a crawl of `source`
     (a `communique.config.Source`), through the archive's one way in.
 
@@ -416,12 +463,17 @@ def import_warc(
     its url_pattern are cleaned with its hints and recorded as the crawler records pages;
     robots.txt, images, scripts, styles and other sites are skipped. A revisit is the
     earlier response's payload from this file (or the archive), a server-not-modified
-    revisit a 304. A record that cannot be read is a crawl error and the import goes on.
-    Holds the archive's lock (ArchiveBusy if a crawl is writing).
+    revisit a 304. A record that cannot be read, that is larger than `max_page_bytes`
+    (raw or unpacked: the crawl's own limit) or whose request went to another host than
+    its target URI is a crawl error and the import goes on. Records for other hosts are
+    counted in `skipped`, never archived. Holds the archive's lock (ArchiveBusy if a crawl
+    is writing).
     """
     with Session(db_path, settings, source) as session:
         workers = os.cpu_count() or 1
-        reader = _Reader(source, session.store, recent=workers * QUEUE_PER_WORKER * 2)
+        reader = _Reader(
+            source, session.store, workers * QUEUE_PER_WORKER * 2, max_bytes=max_page_bytes
+        )
         finish = "finished"
 
         def jobs() -> Iterator[tuple[Any, tuple[Any, ...] | None]]:
@@ -440,4 +492,4 @@ def import_warc(
                 finish = "unreadable WARC"
             else:
                 ingest(session, item, result)
-        return session.finish(finish)
+        return WarcImport(session.finish(finish), dict(reader.skipped))

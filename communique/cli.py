@@ -702,12 +702,17 @@ def warc_import(
         [source] = config.select([source_id])
         settings = IngestSettings.from_config(config)
         with JobProgress(f"warc import {warc_path.name}", "records", live=progress) as counter:
-            summary = import_warc(db_path, warc_path, source, settings, counter)
+            imported = import_warc(
+                db_path, warc_path, source, settings, counter, config.crawl.max_page_bytes
+            )
+    summary = imported.summary
     click.echo(
         f"{warc_path}: {summary.pages_fetched} page(s): {summary.statements_new} new, "
         f"{summary.statements_changed} changed, {summary.statements_unchanged} unchanged, "
         f"{summary.errors} error(s)"
     )
+    for why, count in sorted(imported.skipped.items()):
+        click.echo(f"{warc_path}: {count} record(s) skipped: {why}")
 
 
 @main.group()

@@ -11,16 +11,19 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 
+from archive.fetched import INDEX, STATEMENT, FetchFailed
 from archive.identity import in_domains
 
 logger = logging.getLogger(__name__)
@@ -80,7 +83,19 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
 
-class RecordedRedirectMiddleware(RedirectMiddleware):
+class _Checked:
+    """A Scrapy redirect middleware whose redirects pass `check_redirect` first."""
+
+    crawler: Crawler
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        result = super().process_response(request, response)  # type: ignore[misc]
+        if isinstance(result, Request) and result is not request:
+            check_redirect(self.crawler, request, result.url, result.meta)
+        return result
+
+
+class RecordedRedirectMiddleware(_Checked, RedirectMiddleware):  # type: ignore[misc]
     """Scrapy's redirects, except that the ones Scrapy would drop silently become errors.
 
     Scrapy filters a redirect off the allowed domains (OffsiteMiddleware) and a redirect
@@ -90,23 +105,25 @@ class RecordedRedirectMiddleware(RedirectMiddleware):
     URL is never requested.
     """
 
-    def process_response(  # type: ignore[override]
-        self, request: Request, response: Response
-    ) -> Request | Response:
-        result = super().process_response(request, response)
-        if isinstance(result, Request) and result is not request:
-            chain = [*request.meta.get("redirect_urls", []), request.url, result.url]
-            route = " → ".join(chain)
-            if result.url in chain[:-1]:
-                raise IgnoreRequest(f"redirect loop: {route}")
-            domains = getattr(self.crawler.spider, "allowed_domains", None) or []
-            if (
-                domains
-                and not result.meta.get("allow_offsite")
-                and not in_domains(result.url, domains)
-            ):
-                raise IgnoreRequest(f"redirected outside the allowed domains: {route}")
-        return result
+
+class RecordedMetaRefreshMiddleware(_Checked, MetaRefreshMiddleware):  # type: ignore[misc]
+    """Scrapy's `<meta http-equiv="refresh">` redirects, held to the same rule."""
+
+
+def check_redirect(
+    crawler: Crawler, request: Request, target: str, meta: dict[str, Any] | None = None
+) -> None:
+    """The one rule for redirects of every kind (HTTP, meta refresh, the script redirects
+    of WeChat and Sogou pages): no loops, and never off the source's allowed domains. A
+    redirect that breaks it raises IgnoreRequest, which reaches the spider's errback and so
+    `crawl_errors`; the target is never requested."""
+    chain = [*request.meta.get("redirect_urls", []), request.url, target]
+    route = " → ".join(chain)
+    if target in chain[:-1]:
+        raise IgnoreRequest(f"redirect loop: {route}")
+    domains = getattr(crawler.spider, "allowed_domains", None) or []
+    if domains and not (meta or {}).get("allow_offsite") and not in_domains(target, domains):
+        raise IgnoreRequest(f"redirected outside the allowed domains: {route}")
 
 
 # -- WeChat ---------------------------------------------------------------------------------
@@ -121,7 +138,9 @@ _WALL_PHRASES = tuple(
 )
 # Sogou's /link?url=… answers with a script that builds the article URL piece by piece.
 _SOGOU_PIECE = re.compile(r"""url\s*\+=\s*(?:'([^']*)'|"([^"]*)")""")
-_LOCATION = re.compile(r"""(?:window\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
+_LOCATION = re.compile(
+    r"""(?:window\.)?location(?:\.href\s*=|\s*=|\.replace\s*\(|\.assign\s*\()\s*['"]([^'"]+)['"]"""
+)
 
 
 @dataclass
@@ -238,6 +257,7 @@ class WechatMiddleware:
             if urlsplit(request.url).path.endswith("/link"):
                 target = sogou_target(response.body)
                 if target:
+                    check_redirect(self.crawler, request, target)
                     return request.replace(
                         url=target,
                         dont_filter=True,
@@ -267,3 +287,39 @@ class WechatMiddleware:
             "WeChat wall (%s) at %s: pausing WeChat requests %.1f s", kind, request.url, pause
         )
         return WechatWall(kind, f"{detail}; WeChat requests paused {pause:g} s")
+
+
+# -- every failure is a row -----------------------------------------------------------------
+
+
+class FailuresAsRows:
+    """Spider middleware: a callback that raises on a page (a corrupt gzip sitemap, XML
+    lxml cannot read, a hostile page that trips a parser) becomes a `crawl_errors` row
+    naming the source, the URL and what went wrong, instead of a line in a log only."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FailuresAsRows:
+        return cls(crawler)
+
+    def process_spider_exception(
+        self, response: Response, exception: Exception, spider: Any = None
+    ) -> list[FetchFailed] | None:
+        if isinstance(exception, (HttpError, IgnoreRequest)):
+            return None  # Scrapy's own handling (and the request's errback) applies
+        spider = spider or self.crawler.spider
+        request = response.request
+        entry = request is not None and request.callback == getattr(spider, "parse_entry", None)
+        reason = f"could not read the page: {type(exception).__name__}: {exception}"
+        logger.warning("%s: error %s: %s", spider.name, response.url, reason)
+        return [
+            FetchFailed(
+                spider.name,
+                response.url,
+                reason,
+                response.status,
+                role=INDEX if entry else STATEMENT,
+            )
+        ]

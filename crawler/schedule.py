@@ -50,11 +50,20 @@ def make_job(config: Path, db: Path, log_file: Path | None = None) -> Job:
     return Job(config, db, (log_file or db.parent / "logs" / "crawl.log").resolve(), Path.cwd())
 
 
+def _cron_escape(text: str) -> str:
+    """cron turns an unescaped `%` anywhere in the command into a newline (the rest going
+    to stdin), so a path with one would run something else: `\\%` keeps it a `%`."""
+    return text.replace("%", "\\%")
+
+
 def cron_line(job: Job) -> str:
     """Every minute: `crawl --due` decides what is due and exits at once when nothing is."""
+    parts = [*job.command(), str(job.workdir)]
+    if any(char in part for part in parts for char in "\n\r"):
+        raise ScheduleError("a path with a line break cannot go into a crontab line")
     command = " ".join(shlex.quote(part) for part in job.command())
     workdir = shlex.quote(str(job.workdir))
-    return f"* * * * * cd {workdir} && {command} >/dev/null 2>&1 {MARKER} {job.db}"
+    return _cron_escape(f"* * * * * cd {workdir} && {command} >/dev/null 2>&1 {MARKER} {job.db}")
 
 
 def systemd_units(job: Job) -> dict[str, str]:
@@ -133,7 +142,8 @@ def install_cron(job: Job) -> str:
     crontab = _crontab()
     current = subprocess.run([crontab, "-l"], capture_output=True, text=True, check=False)
     lines = current.stdout.splitlines() if current.returncode == 0 else []
-    kept = [line for line in lines if not (MARKER in line and line.endswith(f" {job.db}"))]
+    mine = f" {_cron_escape(str(job.db))}"
+    kept = [line for line in lines if not (MARKER in line and line.endswith(mine))]
     line = cron_line(job)
     result = subprocess.run(
         [crontab, "-"], input="\n".join([*kept, line]) + "\n", text=True, check=False

@@ -17,6 +17,9 @@ COMMUNIQUE_RECHECK_ONLY: list[str] = []  # sources crawled for their due recheck
 COMMUNIQUE_REFETCH = False  # True: fetch known statements found on entry pages even if not due
 COMMUNIQUE_EXTRACT_WORKERS = 0  # processes cleaning pages off the reactor; 0 = one per core
 
+# A callback that raises on a page is a crawl_errors row, like every other failure.
+SPIDER_MIDDLEWARES = {"crawler.middlewares.FailuresAsRows": 950}
+
 DUPEFILTER_CLASS = "crawler.dupefilter.RunDupeFilter"
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 
@@ -49,6 +52,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.RecordedRedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.RecordedMetaRefreshMiddleware": 580,
     # After decompression and redirects, before retries: WeChat walls are not retried.
     "crawler.middlewares.WechatMiddleware": 585,
 }

@@ -47,11 +47,11 @@ def rows(db_path: Path, sql: str, params: Any = ()) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def served_archive(db_path: Path) -> Iterator[str]:
+def served_archive(db_path: Path, *options: str) -> Iterator[str]:
     """`communique serve` on a free port; yields its base URL, stops it afterwards."""
     port = free_port()
     process = subprocess.Popen(
-        [COMMUNIQUE, "serve", "--db", str(db_path), "--port", str(port)],
+        [COMMUNIQUE, "serve", "--db", str(db_path), "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

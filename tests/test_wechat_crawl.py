@@ -152,7 +152,11 @@ def test_wechat_requests_are_throttled_and_paused_after_walls(
     crawled: Any, site: WechatSite
 ) -> None:
     _, _, first = crawled
-    hits = [hit for hit in site.hits[first:] if hit.host == "localhost"]
+    # robots.txt is fetched by Scrapy before WechatMiddleware's clock starts (it is spaced
+    # by the download slot only, whose gap the server sees blurred by a loaded machine).
+    hits = [
+        hit for hit in site.hits[first:] if hit.host == "localhost" and hit.target != "/robots.txt"
+    ]
     assert len(hits) >= 15
     # The first request for these articles, in whichever link form, met the wall.
     pauses = {"2247480002": BACKOFF, "2247480003": 1.0}  # the 429 said Retry-After: 1

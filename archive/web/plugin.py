@@ -19,6 +19,7 @@ from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
 from archive import statuses
+from archive.csvsafe import InertCsv
 from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
 from archive.web import captured, diffview, queries
 
@@ -142,6 +143,12 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
 
 
 @hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    # Datasette's own CSV downloads get the snapshots' protection against formulas.
+    return InertCsv
+
+
+@hookimpl
 def extra_css_urls() -> list[str]:
     return [f"/{STATIC_MOUNT}/communique.css"]
 
@@ -216,6 +223,7 @@ def register_routes() -> list[tuple[str, Any]]:
 
 async def statement_row(datasette: Any, request: Any) -> Response:
     database, statement_id = request.url_vars["database"], request.url_vars["id"]
+    _db(datasette, database)  # an unknown database is a 404, not an error
     return Response.redirect(statement_path(datasette, database, statement_id))
 
 

@@ -189,7 +189,8 @@ class SourceSpider(scrapy.Spider):
         if redirects and "redirect" not in reason:
             reason = f"{reason} (after a redirect to {request.url})"
         self.logger.warning("%s: error %s: %s", self.name, url, reason)
-        yield FetchFailed(self.name, url, reason, status)
+        role = INDEX if request.callback == self.parse_entry else STATEMENT
+        yield FetchFailed(self.name, url, reason, status, role=role)
 
     def fetched(self, response: Response, role: str) -> Fetched:
         """The page as the archive takes it: where it came from, and where the source said."""
@@ -205,5 +206,6 @@ class SourceSpider(scrapy.Spider):
         )
 
     def error(self, response: Response, reason: str) -> FetchFailed:
+        """An entry page (feed, sitemap, listing) that could not be used, and why."""
         self.logger.warning("%s: error %s: %s", self.name, response.url, reason)
-        return FetchFailed(self.name, response.url, reason, response.status)
+        return FetchFailed(self.name, response.url, reason, response.status, role=INDEX)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from scrapy.http import Response
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
@@ -14,6 +16,8 @@ from crawler.spiders.base import SourceSpider
 
 # A sitemap index can name thousands of sitemaps; one crawl follows this many at most.
 MAX_SITEMAPS = 200
+# The sitemap protocol's own limit of URLs in one sitemap: a longer list is cut there.
+MAX_URLS = 50_000
 
 
 class SitemapSpider(SourceSpider):
@@ -22,7 +26,15 @@ class SitemapSpider(SourceSpider):
     def find_statements(self, response: Response) -> Iterator[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+            try:
+                body = gunzip(body, max_size=limit)
+            except _DecompressionMaxSizeExceeded:
+                yield self.error(response, f"gzip sitemap larger than {limit} bytes unpacked")
+                return
+            except (OSError, EOFError, zlib.error) as error:
+                yield self.error(response, f"not a valid gzip file ({error})")
+                return
         try:
             sitemap = Sitemap(body)
         except Exception as error:  # lxml raises several types on broken XML
@@ -48,6 +60,13 @@ class SitemapSpider(SourceSpider):
         elif sitemap.type == "urlset":
             if not locations:
                 yield self.error(response, "sitemap lists no URLs")
+            if len(locations) > MAX_URLS:
+                yield self.error(
+                    response,
+                    f"sitemap lists {len(locations)} URLs, more than the protocol's "
+                    f"{MAX_URLS}: only the first {MAX_URLS} are followed",
+                )
+                locations = locations[:MAX_URLS]
             yield from self.statement_requests([response.urljoin(url) for url in locations])
         else:
             yield self.error(response, f"not a sitemap (root element {sitemap.type!r})")

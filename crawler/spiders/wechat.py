@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.fetched import FetchFailed
+from archive.fetched import INDEX, FetchFailed
 from archive.identity import canonical_url, in_domains
 from archive.store import Archive
 from communique.config import WechatRoute
@@ -145,7 +145,7 @@ class WechatSpider(SourceSpider):
             return read_links(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as error:
             reason = f"route {name}: cannot read {path} ({error})"
-            self.file_errors.append(FetchFailed(self.name, path.as_uri(), reason))
+            self.file_errors.append(FetchFailed(self.name, path.as_uri(), reason, role=INDEX))
             return []
 
     # -- the crawl ----------------------------------------------------------------------

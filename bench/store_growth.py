@@ -15,6 +15,7 @@ from archive.clean import STATUS_OK, Cleaned
 from archive.store import Archive, Fetched
 from bench import corpus
 
+
 def time_additions_in(path: Path, samples: int, seed: int) -> list[float]:
     """Add samples realistic statements to the archive at path, timing each, then undo.
 

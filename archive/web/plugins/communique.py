@@ -2,6 +2,7 @@
 
 from archive.web.plugin import (  # noqa: F401
     canned_queries,
+    extra_body_script,
     extra_css_urls,
     extra_template_vars,
     filters_from_request,

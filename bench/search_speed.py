@@ -84,8 +84,17 @@ def pick_queries(path: Path, size: int, seed: int = corpus.SEED) -> list[Query]:
         english = list(corpus.vocabulary("en").words)
         chinese = list(corpus.vocabulary("zh").words)
         chars = sorted({c for w in chinese for c in w})
+        # Two words from the tail of the list (both must appear): what names and terms are
+        # in a real archive, where the corpus's single words are all common enough.
+        tail_en, tail_zh = english[len(english) // 4 :], [w for w in chinese[5000:] if len(w) == 2]
         pools = {
             ("en", "word"): english,
+            ("en", "2 words"): [
+                f"{a} {b}" for a, b in zip(tail_en[::2], tail_en[1::2], strict=False)
+            ],
+            ("zh", "2 words"): [
+                f"{a} {b}" for a, b in zip(tail_zh[::2], tail_zh[1::2], strict=False)
+            ],
             ("zh", "1 char"): chars,
             ("zh", "2 chars"): [w for w in chinese if len(w) == 2],
             ("zh", "3+ chars"): [w for w in chinese if len(w) >= 3],
@@ -93,14 +102,20 @@ def pick_queries(path: Path, size: int, seed: int = corpus.SEED) -> list[Query]:
         # Which kinds fill each class, in turn: Chinese classes mix one, two and more
         # characters where the corpus has such words.
         kinds = {"en": ["word"], "zh": ["1 char", "2 chars", "3+ chars"]}
+        rare_kinds = {"en": ["2 words", "word"], "zh": ["2 words", "2 chars", "1 char"]}
         for language in ("en", "zh"):
             for klass in CLASSES:
                 wanted = PER_CLASS[language]
                 turn = 0
                 tried = 0
                 found: list[Query] = []
-                while len(found) < wanted and tried < 4000:
-                    kind = kinds[language][turn % len(kinds[language])]
+                cycle = rare_kinds[language] if klass == "rare" else kinds[language]
+                while len(found) < wanted and tried < 1500:
+                    kind = (
+                        cycle[(turn + tried) % len(cycle)]
+                        if klass == "rare"
+                        else cycle[turn % len(cycle)]
+                    )
                     pool = pools[(language, kind)]
                     # Frequent words are at the head of the lists: sample ranks log-uniformly
                     # so that common, medium and rare words are all drawn.

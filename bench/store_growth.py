@@ -25,9 +25,9 @@ def time_additions_in(path: Path, samples: int, seed: int) -> list[float]:
     """
     archive = Archive(path)
     try:
-        archive.sync_sources([{"id": "bench", "name": "bench", "issuer": "b", "kind": "urls"}])
         archive.db.execute("begin")
         try:
+            archive.sync_sources([{"id": "bench", "name": "bench", "issuer": "b", "kind": "urls"}])
             crawl_id = archive.start_crawl("bench")
             timings = []
             for row in corpus.statements(samples, seed):

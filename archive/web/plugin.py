@@ -12,7 +12,7 @@ import html
 import re
 import sqlite3
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
@@ -35,10 +35,14 @@ MAX_CAPTURES = 200
 # The statements table's search box (?_search=, Datasette's own) and ?_q= (the name
 # earlier releases used) search with the CJK-capable index.
 SEARCH_PARAMS = ("_search", "_q")
-# Above this many matches a table search scans an index of the table and keeps the rows
-# that match, instead of looking each match up: for a common word the lookups (one random
-# read of the table per match) cost seconds where the scan costs a fraction of one.
-MANY_MATCHES = 2_000
+# Above this many matches a table search scans the table's id index for the rows that
+# match, instead of looking each match up (one random read of a large table per match:
+# seconds for a common word, where the first page of the scan takes milliseconds), and
+# the table page skips the total count (it would have to read every match; the page says
+# "more than 10,000" instead). Facets run within facet_time_limit_ms (archive/serve.py)
+# and, when they exceed it, the page says they were skipped.
+MANY_MATCHES = CANDIDATES
+_TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/statements(?:\.(?:json|csv))?$")
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -154,24 +158,68 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
         terms = match_or_nothing(query)
         if not query.strip():
             return FilterArguments([], extra_context=context)
-        found = await db.execute(
-            f"select count(*) from (select 1 from {SEARCH_TABLE} "
-            f"where {SEARCH_TABLE} match :q limit {MANY_MATCHES + 1})",
-            {"q": terms},
-        )
+        found = (
+            await db.execute(
+                f"select count(*) from (select 1 from {SEARCH_TABLE} "
+                f"where {SEARCH_TABLE} match :q limit {CANDIDATES + 1})",
+                {"q": terms},
+            )
+        ).first()[0]
         # `+rowid` keeps SQLite from using the key to look matches up one by one.
-        key = "+rowid" if found.first()[0] > MANY_MATCHES else "rowid"
+        key = "+rowid" if found > MANY_MATCHES else "rowid"
+        described = f'search matches "{query}"'
+        if found > MANY_MATCHES:
+            described += f" (more than {MANY_MATCHES:,} statements: add a word to narrow it)"
         return FilterArguments(
             [
                 f"{key} in (select rowid from {SEARCH_TABLE} "
                 f"where {SEARCH_TABLE} match :communique_q)"
             ],
             {"communique_q": terms},
-            [f'search matches "{query}"'],
+            [described],
             context,
         )
 
     return inner
+
+
+async def _many_matches(datasette: Any, database: str, query: str) -> bool:
+    try:
+        db = datasette.get_database(database)
+    except KeyError:
+        return False
+    if SEARCH_TABLE not in await _table_names(db):
+        return False
+    found = await db.execute(
+        f"select count(*) from (select 1 from {SEARCH_TABLE} "
+        f"where {SEARCH_TABLE} match :q limit {MANY_MATCHES + 1})",
+        {"q": match_or_nothing(query)},
+    )
+    return bool(found.first()[0] > MANY_MATCHES)
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """A table search with more than MANY_MATCHES matches is asked for without its total
+    count (`_nocount`), which Datasette decides before any plugin filter runs."""
+
+    def wrap(app: Any) -> Any:
+        async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = _TABLE_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+            if path:
+                args = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+                query = next((args[p] for p in SEARCH_PARAMS if args.get(p)), "")
+                if (
+                    query.strip()
+                    and "_nocount" not in args
+                    and await _many_matches(datasette, unquote(path["database"]), query)
+                ):
+                    scope = {**scope, "query_string": scope["query_string"] + b"&_nocount=1"}
+            await app(scope, receive, send)
+
+        return searched
+
+    return wrap
 
 
 # On the statements table the column descriptions become a collapsed block (and each

@@ -38,9 +38,9 @@ SEARCH_PARAMS = ("_search", "_q")
 # Above this many matches a table search scans the table's id index for the rows that
 # match, instead of looking each match up (one random read of a large table per match:
 # seconds for a common word, where the first page of the scan takes milliseconds), and
-# the table page skips the total count (it would have to read every match; the page says
-# "more than 10,000" instead). Facets run within facet_time_limit_ms (archive/serve.py)
-# and, when they exceed it, the page says they were skipped.
+# the table page skips the total count and the facets, which would have to read every
+# match (about a second each for a common word in a million statements); the heading
+# says so. Below it, each facet still has facet_time_limit_ms (archive/serve.py).
 MANY_MATCHES = CANDIDATES
 _TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/statements(?:\.(?:json|csv))?$")
 
@@ -169,7 +169,10 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
         key = "+rowid" if found > MANY_MATCHES else "rowid"
         described = f'search matches "{query}"'
         if found > MANY_MATCHES:
-            described += f" (more than {MANY_MATCHES:,} statements: add a word to narrow it)"
+            described += (
+                f" (more than {MANY_MATCHES:,} statements: total and facets skipped, "
+                "add a word to narrow the search)"
+            )
         return FilterArguments(
             [
                 f"{key} in (select rowid from {SEARCH_TABLE} "
@@ -201,7 +204,7 @@ async def _many_matches(datasette: Any, database: str, query: str) -> bool:
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
     """A table search with more than MANY_MATCHES matches is asked for without its total
-    count (`_nocount`), which Datasette decides before any plugin filter runs."""
+    and facets (`_nocount`, `_nofacet`), which Datasette decides before plugin filters run."""
 
     def wrap(app: Any) -> Any:
         async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -211,10 +214,10 @@ def asgi_wrapper(datasette: Any) -> Any:
                 query = next((args[p] for p in SEARCH_PARAMS if args.get(p)), "")
                 if (
                     query.strip()
-                    and "_nocount" not in args
                     and await _many_matches(datasette, unquote(path["database"]), query)
                 ):
-                    scope = {**scope, "query_string": scope["query_string"] + b"&_nocount=1"}
+                    extra = b"&_nocount=1&_nofacet=1"
+                    scope = {**scope, "query_string": scope["query_string"] + extra}
             await app(scope, receive, send)
 
         return searched

@@ -19,9 +19,8 @@ import lxml.html
 import pytest
 
 from archive.schema import open_archive
-from archive.search import rebuild_search_index
+from archive.search import CANDIDATES, rebuild_search_index
 from archive.serve import datasette_args
-from archive.search import CANDIDATES
 from archive.web.plugin import MANY_MATCHES
 from tests.test_serve import free_port, get, wait_until_up
 from tests.test_web import chromium, needs_browser, text_of

@@ -212,9 +212,8 @@ def asgi_wrapper(datasette: Any) -> Any:
             if path:
                 args = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
                 query = next((args[p] for p in SEARCH_PARAMS if args.get(p)), "")
-                if (
-                    query.strip()
-                    and await _many_matches(datasette, unquote(path["database"]), query)
+                if query.strip() and await _many_matches(
+                    datasette, unquote(path["database"]), query
                 ):
                     extra = b"&_nocount=1&_nofacet=1"
                     scope = {**scope, "query_string": scope["query_string"] + extra}

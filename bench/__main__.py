@@ -92,8 +92,8 @@ def search_rows(result: dict[str, Any]) -> list[Row]:
         (f"search {size}: raw SQLite SEARCH_SQL, p95", f"{result['p95_sqlite_ms']} ms", ""),
         (f"search {size}: Search page, p95", f"{result['p95_search_page_ms']} ms", "≤ 500 ms"),
         (
-            f"search {size}: Search page / raw SQLite, worst query",
-            f"{result['max_page_over_sqlite']}×",
+            f"search {size}: Search page / raw SQLite, p95 | worst query (medians)",
+            f"{result['page_over_sqlite_p95']}× | {result['max_page_over_sqlite']}×",
             "≤ 2×",
         ),
         (
@@ -120,8 +120,8 @@ def csv_rows(result: dict[str, Any]) -> list[Row]:
     rows: list[Row] = [
         (
             f"CSV {size}: statements.csv?_stream=on",
-            f"{stream['rows_per_s']:,} rows/s ({stream['rows']:,} rows), "
-            f"server peak {stream['server_peak_rss_mb']} MB",
+            f"{stream['rows_per_s']:,} rows/s ({stream['rows_per_cpu_s']:,} per CPU s; "
+            f"{stream['rows']:,} rows), server peak {stream['server_peak_rss_mb']} MB",
             "≥ 5,000 rows/s",
         ),
     ]
@@ -131,8 +131,8 @@ def csv_rows(result: dict[str, Any]) -> list[Row]:
         rows.append(
             (
                 f"CSV {size}: communique export (3 files)",
-                f"{export['rows_per_s']:,} rows/s ({export['all_rows']:,} rows), "
-                f"peak {export['peak_rss_mb']} MB",
+                f"{export['rows_per_s']:,} rows/s ({export['rows_per_cpu_s']:,} per CPU s; "
+                f"{export['all_rows']:,} rows), peak {export['peak_rss_mb']} MB",
                 "≥ 5,000 rows/s",
             )
         )
@@ -172,9 +172,9 @@ def goals(report: dict[str, Any]) -> list[Row]:
                 f"≤ 500 ms: {verdict(s['p95_search_page_ms'] <= 500)}",
             ),
             (
-                "search page / raw SQLite (worst query)",
-                f"{s['max_page_over_sqlite']}×",
-                f"≤ 2×: {verdict(s['max_page_over_sqlite'] <= 2)}",
+                "search page p95 / raw SQLite p95, same queries",
+                f"{s['page_over_sqlite_p95']}× (worst query {s['max_page_over_sqlite']}×)",
+                f"≤ 2×: {verdict(s['page_over_sqlite_p95'] <= 2)}",
             ),
             (
                 f"table search p95 at {int(size):,}",
@@ -190,9 +190,10 @@ def goals(report: dict[str, Any]) -> list[Row]:
             if "rows_per_s" in figures:
                 rows.append(
                     (
-                        f"CSV {name} at {int(sizes[-1]):,}",
-                        f"{figures['rows_per_s']:,} rows/s",
-                        f"≥ 5,000: {verdict(figures['rows_per_s'] >= 5000)}",
+                        f"CSV {name} at {int(sizes[-1]):,} (wall | per CPU second)",
+                        f"{figures['rows_per_s']:,} | {figures['rows_per_cpu_s']:,} rows/s",
+                        f"≥ 5,000: {verdict(figures['rows_per_s'] >= 5000)} | "
+                        f"{verdict(figures['rows_per_cpu_s'] >= 5000)}",
                     )
                 )
         if len(sizes) > 1:
@@ -297,7 +298,8 @@ def main() -> None:
                     )
                 table += rows
         if "csv" in chosen:
-            sizes = [100_000] + ([1_000_000] if args.large else [])
+            # From 10k: peak memory must not grow with the archive.
+            sizes = [10_000, 100_000] + ([1_000_000] if args.large else [])
             report["csv"] = {}
             for size in sizes:
                 result = csv_speed.run(work, size)

@@ -215,14 +215,15 @@ def update_search_index(db: sqlite_utils.Database, statement_id: str) -> None:
 # matches weigh more than text matches. Only the CANDIDATES newest matches are scored
 # (the index hands them over newest first and stops); the statement id (stored with
 # the indexed text) is read and the snippet made for the 100 shown only. The join on
-# both keys skips stale index rows.
+# both keys skips stale index rows. `matches` counts the matching statements up to
+# CANDIDATES + 1 ("more than CANDIDATES").
 SEARCH_SQL = f"""
-with candidates as (
+with candidates as materialized (
   select rowid, bm25({SEARCH_TABLE}, 0, 5.0, 1.0) as rank
   from {SEARCH_TABLE}
   where {SEARCH_TABLE} match communique_match(:q)
   order by rowid desc
-  limit {CANDIDATES}
+  limit {CANDIDATES + 1}
 ),
 best as (select rowid, rank from candidates order by rank, rowid desc limit 100)
 select
@@ -234,19 +235,12 @@ select
   s.language,
   s.status,
   communique_snippet(s.text, :q) as snippet,
-  round(best.rank, 3) as rank
+  round(best.rank, 3) as rank,
+  (select count(*) from candidates) as matches
 from best
 join {SEARCH_TABLE} entry on entry.rowid = best.rowid
 join statements s on s.rowid = best.rowid and s.id = entry.statement_id
 order by best.rank, s.published desc
-""".strip()
-
-# How many statements match, counted up to CANDIDATES + 1 ("more than CANDIDATES").
-COUNT_SQL = f"""
-select count(*) from (
-  select 1 from {SEARCH_TABLE} where {SEARCH_TABLE} match communique_match(:q)
-  limit {CANDIDATES + 1}
-)
 """.strip()
 
 

@@ -20,7 +20,6 @@ from markupsafe import Markup, escape
 
 from archive.search import (
     CANDIDATES,
-    COUNT_SQL,
     SEARCH_SQL,
     SEARCH_TABLE,
     match_or_nothing,
@@ -446,7 +445,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
         results = await _rows(db, SEARCH_SQL, {"q": query})
         for row in results:
             row["snippet"] = marked_only(row["snippet"] or "")
-        matches = (await db.execute(COUNT_SQL, {"q": query})).first()[0]
+        matches = results[0]["matches"] if results else 0
     base = datasette.urls.database(database)
     context = {
         "metadata": datasette.metadata(),

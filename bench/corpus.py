@@ -349,6 +349,8 @@ def fill(path: Path, count: int, seed: int = SEED, progress: bool = True) -> dic
 
 def cache_key(count: int, seed: int) -> str:
     shape = f"{GENERATOR_VERSION}|{SCHEMA_VERSION}|{search.TOKENIZE}|{search.INDEX_VERSION}"
+    if not (EVAL_DIR / "aeb").is_dir():
+        shape += "|no-eval"  # other lengths and words: another corpus
     digest = hashlib.sha256(shape.encode()).hexdigest()[:10]
     return f"archive-seed{seed}-{count}-{digest}"
 

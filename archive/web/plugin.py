@@ -157,17 +157,11 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
         terms = match_or_nothing(query)
         if not query.strip():
             return FilterArguments([], extra_context=context)
-        found = (
-            await db.execute(
-                f"select count(*) from (select 1 from {SEARCH_TABLE} "
-                f"where {SEARCH_TABLE} match :q limit {CANDIDATES + 1})",
-                {"q": terms},
-            )
-        ).first()[0]
+        many = await _many_matches(db, query)
         # `+rowid` keeps SQLite from using the key to look matches up one by one.
-        key = "+rowid" if found > MANY_MATCHES else "rowid"
+        key = "+rowid" if many else "rowid"
         described = f'search matches "{query}"'
-        if found > MANY_MATCHES:
+        if many:
             described += (
                 f" (more than {MANY_MATCHES:,} statements: total and facets skipped, "
                 "add a word to narrow the search)"
@@ -185,13 +179,8 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
     return inner
 
 
-async def _many_matches(datasette: Any, database: str, query: str) -> bool:
-    try:
-        db = datasette.get_database(database)
-    except KeyError:
-        return False
-    if SEARCH_TABLE not in await _table_names(db):
-        return False
+async def _many_matches(db: Any, query: str) -> bool:
+    """Whether more than MANY_MATCHES statements match (counting stops there)."""
     found = await db.execute(
         f"select count(*) from (select 1 from {SEARCH_TABLE} "
         f"where {SEARCH_TABLE} match :q limit {MANY_MATCHES + 1})",
@@ -209,10 +198,16 @@ def asgi_wrapper(datasette: Any) -> Any:
         async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
             path = _TABLE_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
             if path:
-                args = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+                args: dict[str, str] = {}
+                for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+                    args.setdefault(name, value)  # the first, as Datasette reads it
                 query = next((args[p] for p in SEARCH_PARAMS if args.get(p)), "")
-                if query.strip() and await _many_matches(
-                    datasette, unquote(path["database"]), query
+                db = datasette.databases.get(unquote(path["database"]))
+                if (
+                    query.strip()
+                    and db is not None
+                    and SEARCH_TABLE in await _table_names(db)
+                    and await _many_matches(db, query)
                 ):
                     extra = b"&_nocount=1&_nofacet=1"
                     scope = {**scope, "query_string": scope["query_string"] + extra}

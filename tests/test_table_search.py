@@ -19,7 +19,7 @@ import lxml.html
 import pytest
 
 from archive.schema import open_archive
-from archive.search import CANDIDATES, rebuild_search_index
+from archive.search import CANDIDATES, match_or_nothing, rebuild_search_index
 from archive.serve import datasette_args
 from archive.web.plugin import MANY_MATCHES
 from tests.test_serve import free_port, get, wait_until_up
@@ -261,3 +261,35 @@ def test_table_page_shows_rows_on_the_first_screen(site: str, tmp_path: Path, pa
     assert seen["rowTop"] is not None and seen["rowTop"] < 620 - 80, seen
     assert seen["collapsed"] is True  # the 26 column descriptions, one click away
     assert "title" in seen["titled"] and "published" in seen["titled"]  # header tooltips
+
+
+def test_an_older_archive_is_upgraded_to_the_one_index(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = open_archive(str(path))
+    db.table("sources").insert({"id": "gov", "name": "Gov", "issuer": "Gov"})
+    db.table("statements").insert({"id": "flood", "source_id": "gov", "title": "洪涝灾害"})
+    # As release 6 left it: a unicode61 index with triggers, the CJK index without prefixes.
+    db.table("statements").enable_fts(["title", "text"], create_triggers=True)
+    db.execute("drop table statements_search")
+    db.execute(
+        "create virtual table statements_search using fts5("
+        "statement_id unindexed, title, text, tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    db.execute("pragma user_version = 6")
+    db.conn.commit()
+    db.conn.close()
+    db = open_archive(str(path))
+    names = set(db.table_names())
+    assert "statements_fts" not in names and "statements_search" in names
+    assert not db.execute("select name from sqlite_master where type = 'trigger'").fetchall()
+    assert (
+        "prefix='1'"
+        in db.execute("select sql from sqlite_master where name = 'statements_search'").fetchone()[
+            0
+        ]
+    )
+    found = db.execute(
+        "select statement_id from statements_search where statements_search match ?",
+        [match_or_nothing("洪")],
+    ).fetchall()
+    assert found == [("flood",)]

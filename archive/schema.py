@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -94,6 +94,7 @@ TABLES: dict[str, Table] = {
             ["source_id"],
             ["text_hash"],
             ["published"],
+            ["year"],  # the year facet, which scans the matches of a search
             ["language"],
             ["issuer"],
             ["status"],
@@ -261,9 +262,11 @@ def _backfill(db: sqlite_utils.Database, version: int) -> None:
 
 
 def _enable_search(db: sqlite_utils.Database) -> None:
-    if not db.table(STATEMENTS).detect_fts():
-        # Triggers keep the index in step with every write, including ones made by hand.
-        db.table(STATEMENTS).enable_fts(["title", "text"], create_triggers=True)
+    # One full-text index, statements_search (archive/search.py), serves every search,
+    # Datasette's own search box included. The unicode61 index older releases kept beside
+    # it (statements_fts, with triggers) could not find Chinese words: dropped.
+    if db.table(STATEMENTS).detect_fts():
+        db.table(STATEMENTS).disable_fts()
 
 
 def open_archive(path: str) -> sqlite_utils.Database:

@@ -19,6 +19,15 @@ segmentation; `docs/search.md` has the figures.
 The index is `statements_search`, an FTS5 table whose rowid is the statement's rowid and
 which also holds the statement id, so a search joins on both. It is kept in step by
 `update_search_index` after each statement write; `rebuild_search_index` redoes it all.
+It also keeps an index of one-character prefixes (`prefix='1'`): without it a query for
+one common character merges the lists of every bigram starting with it (hundreds of
+thousands of entries in a large archive) before returning the first row.
+
+A common word matches a large share of a large archive, and scoring every match costs
+seconds; so `SEARCH_SQL` ranks only the CANDIDATES most recently archived matches (all
+of them when there are fewer), read newest first from the index, which stops there.
+It is the only index: Datasette's own search box on the statements table uses it too
+(`archive/web/plugin.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +40,11 @@ from markupsafe import Markup, escape
 
 SEARCH_TABLE = "statements_search"
 TOKENIZE = "porter unicode61 remove_diacritics 2"
+# Bumped whenever what the index holds changes (benchmarks key their cached archives on it).
+INDEX_VERSION = 2
+PREFIX = "prefix='1'"
+# How many of the newest matches SEARCH_SQL ranks; and up to where matches are counted.
+CANDIDATES = 10_000
 
 # Han (with extensions and compatibility ideographs), kana, Hangul syllables.
 _CJK_CHARS = (
@@ -124,8 +138,16 @@ def snippet_html(text: str | None, query: str, size: int = SNIPPET_CHARS) -> str
 def _create(db: sqlite_utils.Database) -> None:
     db.execute(
         f"create virtual table if not exists {SEARCH_TABLE} using fts5("
-        f"statement_id unindexed, title, text, tokenize = '{TOKENIZE}')"
+        f"statement_id unindexed, title, text, tokenize = '{TOKENIZE}', {PREFIX})"
     )
+
+
+def _current(db: sqlite_utils.Database) -> bool:
+    """Whether the index exists in its current form (made by this release)."""
+    found = db.execute(
+        "select sql from sqlite_master where name = ? and type = 'table'", [SEARCH_TABLE]
+    ).fetchone()
+    return found is not None and PREFIX in found[0]
 
 
 def _rows(db: sqlite_utils.Database, where: str = "", params: Iterable[object] = ()) -> Iterable:
@@ -142,7 +164,14 @@ def _insert(db: sqlite_utils.Database, rows: Iterable) -> None:
 
 
 def ensure_search_index(db: sqlite_utils.Database) -> None:
-    """Create the search index if missing, and fill it from statements if it is empty."""
+    """Create the search index if missing, and fill it from statements if it is empty.
+
+    An index made by an older release (without the prefix index) is rebuilt.
+    """
+    exists = db.execute("select 1 from sqlite_master where name = ?", [SEARCH_TABLE]).fetchone()
+    if exists and not _current(db):
+        rebuild_search_index(db)
+        return
     with db.atomic():
         _create(db)
         if db.execute(f"select 1 from {SEARCH_TABLE} limit 1").fetchone() is None:
@@ -183,8 +212,20 @@ def update_search_index(db: sqlite_utils.Database, statement_id: str) -> None:
 
 
 # The search itself, as run by the canned query `search` and the search page. Title
-# matches weigh more than text matches; the join on both keys skips stale index rows.
+# matches weigh more than text matches. Only the CANDIDATES newest matches are scored
+# (the index hands them over newest first and stops); the statement id (stored with
+# the indexed text) is read and the snippet made for the 100 shown only. The join on
+# both keys skips stale index rows. `matches` counts the matching statements up to
+# CANDIDATES + 1 ("more than CANDIDATES").
 SEARCH_SQL = f"""
+with candidates as materialized (
+  select rowid, bm25({SEARCH_TABLE}, 0, 5.0, 1.0) as rank
+  from {SEARCH_TABLE}
+  where {SEARCH_TABLE} match communique_match(:q)
+  order by rowid desc
+  limit {CANDIDATES + 1}
+),
+best as (select rowid, rank from candidates order by rank, rowid desc limit 100)
 select
   s.id,
   s.title,
@@ -194,12 +235,12 @@ select
   s.language,
   s.status,
   communique_snippet(s.text, :q) as snippet,
-  round(bm25({SEARCH_TABLE}, 0, 5.0, 1.0), 3) as rank
-from {SEARCH_TABLE}
-join statements s on s.rowid = {SEARCH_TABLE}.rowid and s.id = {SEARCH_TABLE}.statement_id
-where {SEARCH_TABLE} match communique_match(:q)
-order by rank, s.published desc
-limit 100
+  round(best.rank, 3) as rank,
+  (select count(*) from candidates) as matches
+from best
+join {SEARCH_TABLE} entry on entry.rowid = best.rowid
+join statements s on s.rowid = best.rowid and s.id = entry.statement_id
+order by best.rank, s.published desc
 """.strip()
 
 

@@ -22,6 +22,7 @@ class Ran:
     stdout: str
     stderr: str
     max_rss_mb: float  # RSS high-water mark of the largest process of the run
+    cpu_seconds: float = 0.0  # user + system time of the command and what it waited for
 
     @property
     def seconds(self) -> float:
@@ -35,7 +36,7 @@ _MEASURE = (
     "import resource, subprocess, sys\n"
     "code = subprocess.call(sys.argv[2:])\n"
     "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "open(sys.argv[1], 'w').write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
     "sys.exit(code)\n"
 )
 
@@ -71,10 +72,14 @@ def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    max_rss_kib = int(rss_path.read_text() or 0) if rss_path.exists() else 0
+    measured = (rss_path.read_text() if rss_path.exists() else "").split() or ["0", "0"]
+    max_rss_kib, cpu = int(measured[0]), float(measured[1])
     for path in (Path(f"{out_path}.out"), Path(f"{out_path}.err"), rss_path):
         path.unlink(missing_ok=True)
-    return Ran(started, ended, process.returncode, stdout, stderr, round(max_rss_kib / 1024, 1))
+    return Ran(
+        started, ended, process.returncode, stdout, stderr, round(max_rss_kib / 1024, 1),
+        round(cpu, 2),
+    )  # fmt: skip
 
 
 def communique(*args: str) -> list[str]:

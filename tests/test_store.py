@@ -12,6 +12,7 @@ import pytest
 from archive.clean import STATUS_OK, Cleaned
 from archive.fetched import Fetched
 from archive.schema import UnusableDatabase, open_archive
+from archive.search import SEARCH_TABLE, search_terms
 from archive.statuses import CHANGED, ERROR, NEW, NOT_STATEMENT, UNCHANGED
 from archive.store import Archive
 
@@ -151,8 +152,14 @@ def test_crawl_summary_counts_outcomes(archive: Archive) -> None:
 
 def test_full_text_search_finds_statements(archive: Archive) -> None:
     record(archive, "https://example.gov/a.html")
-    rows = list(archive.db["statements"].search("Foreign"))
-    assert [r["title"] for r in rows] == ["Statement on the situation"]
+    # The one full-text index (archive/search.py), kept by the store after each write.
+    rows = archive.db.execute(
+        f"select s.title from {SEARCH_TABLE} f join statements s on s.rowid = f.rowid "
+        f"where {SEARCH_TABLE} match ?",
+        [search_terms("Foreign")],
+    ).fetchall()
+    assert [title for (title,) in rows] == ["Statement on the situation"]
+    assert not archive.db["statements"].detect_fts()  # no second, unicode61 index
 
 
 @pytest.mark.parametrize(

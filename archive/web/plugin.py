@@ -12,7 +12,7 @@ import html
 import re
 import sqlite3
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
@@ -20,13 +20,29 @@ from markupsafe import Markup, escape
 
 from archive import statuses
 from archive.csvsafe import InertCsv
-from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
+from archive.search import (
+    CANDIDATES,
+    SEARCH_SQL,
+    SEARCH_TABLE,
+    match_or_nothing,
+    snippet_html,
+)
 from archive.web import captured, diffview, queries
 
 PLUGIN = "communique"
 STATIC_MOUNT = "communique-static"
 MAX_CAPTURES = 200
-SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
+# The statements table's search box (?_search=, Datasette's own) and ?_q= (the name
+# earlier releases used) search with the CJK-capable index.
+SEARCH_PARAMS = ("_search", "_q")
+# Above this many matches a table search scans the table's id index for the rows that
+# match, instead of looking each match up (one random read of a large table per match:
+# seconds for a common word, where the first page of the scan takes milliseconds), and
+# the table page skips the total count and the facets, which would have to read every
+# match (about a second each for a common word in a million statements); the heading
+# says so. Below it, each facet still has facet_time_limit_ms (archive/serve.py).
+MANY_MATCHES = CANDIDATES
+_TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/statements(?:\.(?:json|csv))?$")
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -127,25 +143,109 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     return None
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's own search filter, so this context wins
 def filters_from_request(request: Any, table: str, datasette: Any, database: str) -> Any:
-    query = request.args.get(SEARCH_PARAM)
-    if table != "statements" or not query:
+    if table != "statements":
         return None
-    return FilterArguments(
-        [
-            f"id in (select statement_id from {SEARCH_TABLE} "
-            f"where {SEARCH_TABLE} match :communique_q)"
-        ],
-        {"communique_q": match_or_nothing(query)},
-        [f'contain "{query}"'],
+
+    async def inner() -> FilterArguments | None:
+        db = datasette.get_database(database)
+        if SEARCH_TABLE not in await _table_names(db):
+            return None
+        query = next((request.args[p] for p in SEARCH_PARAMS if request.args.get(p)), "")
+        context = {"supports_search": True, "search": query}
+        terms = match_or_nothing(query)
+        if not query.strip():
+            return FilterArguments([], extra_context=context)
+        many = await _many_matches(db, query)
+        # `+rowid` keeps SQLite from using the key to look matches up one by one.
+        key = "+rowid" if many else "rowid"
+        described = f'search matches "{query}"'
+        if many:
+            described += (
+                f" (more than {MANY_MATCHES:,} statements: total and facets skipped, "
+                "add a word to narrow the search)"
+            )
+        return FilterArguments(
+            [
+                f"{key} in (select rowid from {SEARCH_TABLE} "
+                f"where {SEARCH_TABLE} match :communique_q)"
+            ],
+            {"communique_q": terms},
+            [described],
+            context,
+        )
+
+    return inner
+
+
+async def _many_matches(db: Any, query: str) -> bool:
+    """Whether more than MANY_MATCHES statements match (counting stops there)."""
+    found = await db.execute(
+        f"select count(*) from (select 1 from {SEARCH_TABLE} "
+        f"where {SEARCH_TABLE} match :q limit {MANY_MATCHES + 1})",
+        {"q": match_or_nothing(query)},
     )
+    return bool(found.first()[0] > MANY_MATCHES)
 
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    # Datasette's own CSV downloads get the snapshots' protection against formulas.
-    return InertCsv
+    """Two wrappers around Datasette: its CSV downloads get the snapshots' protection
+    against formulas (archive/csvsafe.py); and a table search with more than MANY_MATCHES
+    matches is asked for without its total and facets (`_nocount`, `_nofacet`), which
+    Datasette decides before plugin filters run."""
+
+    def wrap(app: Any) -> Any:
+        return InertCsv(searching(app))
+
+    def searching(app: Any) -> Any:
+        async def searched(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            path = _TABLE_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+            if path:
+                args: dict[str, str] = {}
+                for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+                    args.setdefault(name, value)  # the first, as Datasette reads it
+                query = next((args[p] for p in SEARCH_PARAMS if args.get(p)), "")
+                db = datasette.databases.get(unquote(path["database"]))
+                if (
+                    query.strip()
+                    and db is not None
+                    and SEARCH_TABLE in await _table_names(db)
+                    and await _many_matches(db, query)
+                ):
+                    extra = b"&_nocount=1&_nofacet=1"
+                    scope = {**scope, "query_string": scope["query_string"] + extra}
+            await app(scope, receive, send)
+
+        return searched
+
+    return wrap
+
+
+# On the statements table the column descriptions become a collapsed block (and each
+# column header's tooltip), so the first screen shows rows, not 26 definitions.
+COLUMN_DESCRIPTIONS_SCRIPT = """
+(function () {
+  var list = document.querySelector("dl.column-descriptions");
+  if (!list) { return; }
+  var block = document.createElement("details");
+  block.className = "column-descriptions-block";
+  var summary = document.createElement("summary");
+  summary.textContent = "What the columns mean (" + list.querySelectorAll("dt").length + ")";
+  list.parentNode.insertBefore(block, list);
+  block.appendChild(summary);
+  block.appendChild(list);
+  document.querySelectorAll("th[data-column-description]").forEach(function (th) {
+    th.title = th.getAttribute("data-column-description");
+  });
+})();
+"""
+
+
+@hookimpl
+def extra_body_script(view_name: str, table: str | None) -> str:
+    return COLUMN_DESCRIPTIONS_SCRIPT if view_name == "table" and table == "statements" else ""
 
 
 @hookimpl
@@ -337,6 +437,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
     query = (request.args.get("q") or "").strip()
     names = await _table_names(db)
     results: list[dict[str, Any]] = []
+    matches = 0
     error = None
     if query and SEARCH_TABLE not in names:
         error = (
@@ -347,18 +448,21 @@ async def search_page(datasette: Any, request: Any) -> Response:
         results = await _rows(db, SEARCH_SQL, {"q": query})
         for row in results:
             row["snippet"] = marked_only(row["snippet"] or "")
+        matches = results[0]["matches"] if results else 0
     base = datasette.urls.database(database)
     context = {
         "metadata": datasette.metadata(),
         "database": database,
         "query": query,
         "results": results,
+        "matches": matches,
+        "candidates": CANDIDATES,
         "error": error,
         "base": base,
         "statement_path": lambda sid: statement_path(datasette, database, sid),
         "json_url": base + "/search_statements.json?" + urlencode({"q": query, "_shape": "array"}),
         "csv_url": base + "/search_statements.csv?" + urlencode({"q": query}),
-        "facets_url": base + "/statements?" + urlencode({SEARCH_PARAM: query}),
+        "facets_url": base + "/statements?" + urlencode({"_search": query}),
     }
     return Response.html(
         await datasette.render_template(

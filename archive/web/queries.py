@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from archive import health, statuses
-from archive.search import SEARCH_SQL
+from archive.search import CANDIDATES, SEARCH_SQL
 
 
 def gone_sql() -> str:
@@ -27,8 +27,10 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             "title": "Search statements",
             "description": (
                 "Statements whose title or text contains every word of q, best matches "
-                "first. Works for Chinese from one character up. The snippet column is "
-                "HTML: escaped text with <mark> around the matches."
+                f"first (when more than {CANDIDATES:,} match: the best of the {CANDIDATES:,} "
+                "most recently archived). Works for Chinese from one character up. The "
+                "snippet column is HTML: escaped text with <mark> around the matches; "
+                f"matches counts the matching statements up to {CANDIDATES + 1:,}."
             ),
             "sql": SEARCH_SQL,
             "params": ["q"],

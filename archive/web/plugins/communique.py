@@ -3,6 +3,7 @@
 from archive.web.plugin import (  # noqa: F401
     asgi_wrapper,
     canned_queries,
+    extra_body_script,
     extra_css_urls,
     extra_template_vars,
     filters_from_request,

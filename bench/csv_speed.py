@@ -1,0 +1,102 @@
+"""The full statements CSV at scale: Datasette's `?_stream=on` and `communique export`.
+
+Both on `bench.corpus`'s archive: rows per second over the whole download (every row
+parsed back with the csv module, so a cut file shows as missing rows), and the peak RSS
+of the serving process (a fresh `datasette`) and of the `communique export` process.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench import corpus, proc
+from bench.search_speed import serve
+
+csv.field_size_limit(sys.maxsize)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's RSS high-water mark (VmHWM), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system time of a running process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def datasette_stream(path: Path, work: Path) -> dict[str, Any]:
+    process, base = serve(path, work / "datasette-metadata")
+    try:
+        url = f"{base}/{path.stem}/statements.csv?_stream=on&_size=max"
+        cpu_before = _cpu_seconds(process.pid)
+        started = time.perf_counter()
+        rows = 0
+        with urllib.request.urlopen(url, timeout=3600) as response:
+            text = io.TextIOWrapper(response, encoding="utf-8", newline="")
+            for _ in csv.reader(text):
+                rows += 1
+        seconds = time.perf_counter() - started
+        cpu = _cpu_seconds(process.pid) - cpu_before
+        peak = _peak_rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    rows -= 1  # the header
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(rows / seconds),
+        # Rows per CPU second of the server: the rate on a core of its own (the benchmark
+        # machine is shared, so the wall-clock rate says as much about the neighbours).
+        "server_cpu_seconds": round(cpu, 1),
+        "rows_per_cpu_s": round(rows / max(cpu, 0.01)),
+        "server_peak_rss_mb": peak,
+    }
+
+
+def export(path: Path, work: Path) -> dict[str, Any]:
+    out = work / f"export-{path.stem}"
+    shutil.rmtree(out, ignore_errors=True)
+    ran = proc.run(proc.communique("export", "--db", str(path), "--out", str(out)), timeout=7200)
+    try:
+        if ran.returncode != 0:
+            return {"error": ran.stderr.strip()[-500:]}
+        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+        files = {f["name"].split("-")[0]: f for f in manifest["files"]}
+        total = sum(f["rows"] for f in manifest["files"])
+        return {
+            "statement_rows": files["statements"]["rows"],
+            "all_rows": total,
+            "bytes": sum(f["bytes"] for f in manifest["files"]),
+            "seconds": round(ran.seconds, 1),
+            "rows_per_s": round(total / ran.seconds),
+            "cpu_seconds": ran.cpu_seconds,
+            "rows_per_cpu_s": round(total / max(ran.cpu_seconds, 0.01)),
+            "statement_rows_per_s": round(files["statements"]["rows"] / ran.seconds),
+            "peak_rss_mb": ran.max_rss_mb,
+        }
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def run(work: Path, size: int) -> dict[str, Any]:
+    path, _ = corpus.cached_archive(size)
+    return {
+        "statements": size,
+        "datasette_stream": datasette_stream(path, work),
+        "export": export(path, work),
+    }

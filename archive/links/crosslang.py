@@ -1,0 +1,516 @@
+"""Link statements across languages: a Chinese original to its English translations and reports.
+
+How a statement is linked, in order:
+
+1. Features (`archive.links.features`): numbers and dates as language-neutral tokens, and
+   English terms: an English text's stemmed words, a Chinese text's words mapped through
+   CC-CEDICT (names CC-CEDICT lacks as run-together pinyin). Both become one weighted
+   vector in English term space: tf × idf, the idf counted over this archive's statements
+   of both languages (kept in `xlang_df`, so it grows with the archive).
+2. Candidates come from an inverted index (`xlang_postings`): each statement posts its
+   rarest terms and numbers with its day; a new statement looks up its own rarest terms
+   among statements of the other language within ±`POOL_DAYS`, and keeps the `CANDIDATES`
+   sharing the most weight. Nothing compares all pairs.
+3. Score: the cosine of the two vectors. An English statement has at most one original:
+   the best-scoring Chinese statement dated from `REPORT_DAYS` days before it to one day
+   after. It is linked when that score is at least `MIN_SCORE` and clearly above the next
+   best Chinese statement of the pool (`MARGIN` times it; near-identical copies of the best,
+   such as the same statement from a ministry's website and its WeChat account, are not
+   counted as the next best). A lower score floor (`CHANCE`) stands for the next best when
+   the pool has no other: unrelated statements of the same field score about that much.
+4. Relation: `translation` when the two are the same text in two languages: dated within a
+   day, the same number of paragraphs (±1 or ±10%), an English/Chinese length ratio in
+   `TRANSLATION_RATIO` (English takes 3-4 characters per Chinese one), and the English side
+   not written as a news report (few "said" / "told" / "according to"); otherwise `report`.
+
+Direction: the original is always the Chinese statement; the English one is its translation
+or a report about it. (Chinese translations of English originals are not handled.) Only
+`zh` and `en` statements are linked; others are ignored.
+
+When a Chinese statement arrives after the English ones that translate or report it, the
+English statements it scores best for are re-decided; an English statement can so move
+from an older original to the new one. `index_and_link` returns the links of the statement
+it indexed; `links_of` reads any statement's links from `xlang_links`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from archive.links.features import Features, features, language_of
+
+POOL_DAYS = 365  # the pool for the margin: other-language statements within this many days
+REPORT_DAYS = 7  # a report comes up to a week after its statement
+TRANSLATION_DAYS = 1  # a translation is published within a day of the original
+CANDIDATES = 20  # statements taken from the index for scoring
+POSTED_TERMS = 40  # rarest terms a statement posts in the index (numbers besides)
+POSTED_NUMBERS = 24
+MIN_SCORE = 0.08
+# A translation is confirmed by its shape too (paragraphs, length, numbers): a smaller lead
+# over the next best suffices than for a report, which has only its score.
+MARGIN = {"translation": 1.3, "report": 1.5}
+CHANCE = 0.05
+DUPLICATE = 0.8  # cosine above which two same-language statements are copies of one
+TRANSLATION_RATIO = (2.5, 5.5)
+# Attributions ("said", "told", "according to") per 1,000 characters: a news report has at
+# least REPORT_STYLE[0] (it quotes or paraphrases someone), a translation fewer than [1].
+REPORT_STYLE = (1.0, 2.0)
+MIN_ARCHIVE = 50  # idf is computed as if the archive had at least this many statements
+
+_ATTRIBUTION = re.compile(r"\b(?:said|says|told|according to)\b")
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS xlang_docs (
+        doc INTEGER PRIMARY KEY,
+        statement_id TEXT NOT NULL UNIQUE,
+        language TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        attribution REAL NOT NULL,
+        vector TEXT NOT NULL,
+        best_id TEXT,
+        best REAL,
+        second REAL
+    )""",
+    """CREATE TABLE IF NOT EXISTS xlang_postings (
+        term TEXT NOT NULL,
+        language TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        doc INTEGER NOT NULL,
+        PRIMARY KEY (term, language, day, doc)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS xlang_postings_doc ON xlang_postings (doc)",
+    """CREATE TABLE IF NOT EXISTS xlang_df (
+        term TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS xlang_links (
+        original_id TEXT NOT NULL,
+        other_id TEXT NOT NULL,
+        relation TEXT NOT NULL,
+        score REAL NOT NULL,
+        evidence TEXT NOT NULL,
+        PRIMARY KEY (original_id, other_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
+)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A statement as the linker needs it."""
+
+    id: str
+    language: str | None
+    title: str
+    text: str
+    published: str | None  # ISO date or datetime; the day is what counts
+
+
+@dataclass(frozen=True)
+class Link:
+    """`original_id` (Chinese) → `other_id` (English), with why."""
+
+    original_id: str
+    other_id: str
+    relation: str  # "translation" | "report"
+    score: float
+    evidence: str
+
+
+@dataclass
+class _Indexed:
+    doc: int
+    statement_id: str
+    language: str
+    day: int
+    length: int
+    paragraphs: int
+    attribution: float
+    raw: dict[str, float]  # term → tf weight before idf
+    best_id: str | None = None
+    best: float | None = None
+    second: float | None = None
+
+
+def ensure_tables(conn: sqlite3.Connection) -> None:
+    """Create the linker's tables if missing (all named `xlang_*`)."""
+    for statement in TABLES:
+        conn.execute(statement)
+
+
+class _Df:
+    """Document frequencies, read once per connection and kept in step as we write them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.n = dict(conn.execute("SELECT term, n FROM xlang_df"))
+        self.total = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
+
+    def idf(self, term: str) -> float:
+        total = max(self.total, MIN_ARCHIVE)
+        df = self.n.get(term, 0)
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+# Per connection (sqlite3 connections take no weak references: keyed by id and file, and
+# checked against the statement count, so a stale or reused entry is read afresh).
+_DF: dict[tuple[int, str], _Df] = {}
+
+
+def _df(conn: sqlite3.Connection) -> _Df:
+    key = (id(conn), str(conn.execute("PRAGMA database_list").fetchone()[2]))
+    stats = _DF.get(key)
+    total = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
+    if stats is None or stats.total != total:  # another writer was here: read afresh
+        if len(_DF) > 8:
+            _DF.clear()
+        stats = _DF[key] = _Df(conn)
+    return stats
+
+
+def _day(published: str | None) -> int | None:
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(published[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def _raw_vector(found: Features) -> dict[str, float]:
+    """Term weights before idf: 1 per English term; a Chinese word spreads 1 over its glosses."""
+    raw: dict[str, float] = {}
+    if found.language == "en":
+        raw = dict.fromkeys(found.terms, 1.0)
+    else:
+        for glosses in found.concepts.values():
+            share = 1.0 / len(glosses)
+            for term in glosses:
+                raw[term] = raw.get(term, 0.0) + share
+    for number in found.numbers:
+        raw["#" + number] = 1.0
+    return raw
+
+
+def _weighted(raw: dict[str, float], df: _Df) -> tuple[dict[str, float], float]:
+    weights = {term: value * df.idf(term) for term, value in raw.items()}
+    return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
+
+
+def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (small, small_norm), (large, large_norm) = sorted((a, b), key=lambda v: len(v[0]))
+    dot = sum(w * large[t] for t, w in small.items() if t in large)
+    return dot / (small_norm * large_norm)
+
+
+def _paragraphs(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def _load(row: tuple) -> _Indexed:
+    return _Indexed(*row[:7], json.loads(row[7]), *row[8:])  # type: ignore[arg-type]
+
+
+_COLUMNS = (
+    "doc, statement_id, language, day, length, paragraphs, attribution, vector, "
+    "best_id, best, second"
+)
+
+
+def _get(conn: sqlite3.Connection, statement_id: str) -> _Indexed | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM xlang_docs WHERE statement_id = ?", (statement_id,)
+    ).fetchone()
+    return _load(row) if row else None
+
+
+def _candidates(
+    conn: sqlite3.Connection, new: _Indexed, weights: dict[str, float], df: _Df, low: int, high: int
+) -> list[_Indexed]:
+    """The other-language statements dated in [low, high] sharing most weight of rare terms."""
+    query = _posted(weights)
+    if not query:
+        return []
+    other = "en" if new.language == "zh" else "zh"
+    marks = ",".join("?" * len(query))
+    shared: dict[int, float] = {}
+    for term, doc in conn.execute(
+        f"SELECT term, doc FROM xlang_postings WHERE term IN ({marks}) "
+        "AND language = ? AND day BETWEEN ? AND ?",
+        (*query, other, low, high),
+    ):
+        shared[doc] = shared.get(doc, 0.0) + df.idf(term)
+    best = sorted(shared, key=lambda d: -shared[d])[:CANDIDATES]
+    if not best:
+        return []
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM xlang_docs WHERE doc IN ({','.join('?' * len(best))})", best
+    ).fetchall()
+    return [_load(row) for row in rows]
+
+
+def _posted(weights: dict[str, float]) -> list[str]:
+    """The terms a statement posts in (and looks up from) the index: its heaviest."""
+    numbers = sorted((t for t in weights if t.startswith("#")), key=lambda t: -weights[t])
+    terms = sorted((t for t in weights if not t.startswith("#")), key=lambda t: -weights[t])
+    return numbers[:POSTED_NUMBERS] + terms[:POSTED_TERMS]
+
+
+def _numbers_agree(original: _Indexed, other: _Indexed) -> bool:
+    """A translation carries the original's numbers: at least half of the fewer, if 4 or more."""
+    ours = {t for t in original.raw if t.startswith("#")}
+    theirs = {t for t in other.raw if t.startswith("#")}
+    fewer = min(len(ours), len(theirs))
+    return fewer < 4 or len(ours & theirs) >= fewer / 2
+
+
+def _relation(original: _Indexed, other: _Indexed) -> str:
+    ratio = other.length / max(original.length, 1)
+    aligned = abs(original.paragraphs - other.paragraphs) <= max(1, 0.1 * original.paragraphs)
+    if (
+        abs(other.day - original.day) <= TRANSLATION_DAYS
+        and aligned
+        and TRANSLATION_RATIO[0] <= ratio <= TRANSLATION_RATIO[1]
+        and other.attribution < REPORT_STYLE[1]
+        and _numbers_agree(original, other)
+    ):
+        return "translation"
+    # A report comes after its statement, and is written as one.
+    if 0 <= other.day - original.day <= REPORT_DAYS and other.attribution >= REPORT_STYLE[0]:
+        return "report"
+    return ""
+
+
+def _in_link_window(original: _Indexed, other: _Indexed) -> bool:
+    return -TRANSLATION_DAYS <= other.day - original.day <= REPORT_DAYS
+
+
+def _show_number(token: str) -> str:
+    if token.startswith("@"):
+        month, day = token[1:].split("-")
+        return f"{date(2000, int(month), int(day)):%b} {day}"
+    value = float(token)
+    return f"{value:,.0f}" if value == int(value) else token
+
+
+def _evidence(
+    original: _Indexed,
+    other: _Indexed,
+    relation: str,
+    score: float,
+    runner_up: float,
+    df: _Df,
+) -> str:
+    shared = original.raw.keys() & other.raw.keys()
+    numbers = sorted((t[1:] for t in shared if t.startswith("#")), key=lambda t: -df.idf("#" + t))
+    terms = sorted((t for t in shared if not t.startswith("#")), key=lambda t: -df.idf(t))
+    gap = other.day - original.day
+    when = "same day" if gap == 0 else f"{abs(gap)} day{'s' * (abs(gap) != 1)} " + (
+        "later" if gap > 0 else "earlier"
+    )
+    parts = [
+        f"{relation} (score {score:.2f}, next best {runner_up:.2f})",
+        f"{len(numbers)} shared numbers/dates"
+        + (f" ({', '.join(_show_number(n) for n in numbers[:6])})" if numbers else ""),
+        f"{len(terms)} dictionary-matched terms ({', '.join(terms[:8])})",
+        when,
+        f"length ratio {other.length / max(original.length, 1):.1f}",
+        f"paragraphs {original.paragraphs}/{other.paragraphs}",
+    ]
+    return "; ".join(parts)
+
+
+def _decide(conn: sqlite3.Connection, english: _Indexed, df: _Df) -> None:
+    """Replace the English statement's link by what its stored best/second scores say."""
+    conn.execute("DELETE FROM xlang_links WHERE other_id = ?", (english.statement_id,))
+    if english.best_id is None or english.best is None:
+        return
+    runner_up = max(english.second or 0.0, CHANCE)
+    if english.best < MIN_SCORE:
+        return
+    original = _get(conn, english.best_id)
+    if original is None:
+        return
+    relation = _relation(original, english)
+    if not relation or english.best < MARGIN[relation] * runner_up:
+        return
+    evidence = _evidence(original, english, relation, english.best, english.second or 0.0, df)
+    conn.execute(
+        "INSERT OR REPLACE INTO xlang_links VALUES (?, ?, ?, ?, ?)",
+        (original.statement_id, english.statement_id, relation, round(english.best, 4), evidence),
+    )
+
+
+def _save_scores(conn: sqlite3.Connection, english: _Indexed) -> None:
+    conn.execute(
+        "UPDATE xlang_docs SET best_id = ?, best = ?, second = ? WHERE doc = ?",
+        (english.best_id, english.best, english.second, english.doc),
+    )
+
+
+def _link_english(
+    conn: sqlite3.Connection, english: _Indexed, weights: tuple[dict[str, float], float], df: _Df
+) -> None:
+    pool = _candidates(conn, english, weights[0], df, english.day - POOL_DAYS, english.day + POOL_DAYS)
+    scored = sorted(
+        ((_cosine(weights, _weighted(c.raw, df)), c) for c in pool),
+        key=lambda pair: -pair[0],
+    )
+    linkable = [(s, c) for s, c in scored if _in_link_window(c, english)]
+    if not linkable:
+        english.best_id, english.best, english.second = None, None, None
+    else:
+        best_score, best = linkable[0]
+        best_weights = _weighted(best.raw, df)
+        second = 0.0
+        for score, candidate in scored:
+            if candidate.doc == best.doc:
+                continue
+            if _cosine(best_weights, _weighted(candidate.raw, df)) >= DUPLICATE:
+                continue  # a copy of the best (same statement from another source)
+            second = max(second, score)
+            break
+        english.best_id, english.best, english.second = best.statement_id, best_score, second
+    _save_scores(conn, english)
+    _decide(conn, english, df)
+
+
+def _link_chinese(
+    conn: sqlite3.Connection, chinese: _Indexed, weights: tuple[dict[str, float], float], df: _Df
+) -> None:
+    """Offer the new Chinese statement to the English ones near it as their best or next best."""
+    pool = _candidates(
+        conn, chinese, weights[0], df, chinese.day - POOL_DAYS, chinese.day + POOL_DAYS
+    )
+    for english in pool:
+        score = _cosine(weights, _weighted(english.raw, df))
+        if score <= (english.second or 0.0):
+            continue  # changes nothing for this English statement
+        best = _get(conn, english.best_id) if english.best_id else None
+        copy_of_best = best is not None and (
+            _cosine(weights, _weighted(best.raw, df)) >= DUPLICATE
+        )
+        if _in_link_window(chinese, english) and (english.best is None or score > english.best):
+            if english.best is not None and not copy_of_best:
+                english.second = max(english.second or 0.0, english.best)
+            english.best_id, english.best = chinese.statement_id, score
+        elif not copy_of_best:
+            english.second = score
+        else:
+            continue
+        _save_scores(conn, english)
+        _decide(conn, english, df)
+
+
+def _index(conn: sqlite3.Connection, doc: Doc, language: str, day: int, df: _Df) -> _Indexed | None:
+    found = features(language, doc.text)
+    if found is None:
+        return None
+    raw = _raw_vector(found)
+    terms = [t for t in raw if not t.startswith("#")] + [t for t in raw if t.startswith("#")]
+    conn.executemany(
+        "INSERT INTO xlang_df (term, n) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET n = n + 1",
+        ((t,) for t in terms),
+    )
+    for term in terms:
+        df.n[term] = df.n.get(term, 0) + 1
+    attribution = (
+        1000 * len(_ATTRIBUTION.findall(doc.text)) / max(len(doc.text), 1)
+        if language == "en"
+        else 0.0
+    )
+    cursor = conn.execute(
+        "INSERT INTO xlang_docs (statement_id, language, day, length, paragraphs, attribution, "
+        "vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            doc.id,
+            language,
+            day,
+            len(doc.text),
+            _paragraphs(doc.text),
+            attribution,
+            json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
+        ),
+    )
+    df.total += 1
+    indexed = _Indexed(
+        cursor.lastrowid or 0,
+        doc.id,
+        language,
+        day,
+        len(doc.text),
+        _paragraphs(doc.text),
+        attribution,
+        raw,
+    )
+    weights, _ = _weighted(raw, df)
+    conn.executemany(
+        "INSERT OR IGNORE INTO xlang_postings VALUES (?, ?, ?, ?)",
+        ((term, language, day, indexed.doc) for term in _posted(weights)),
+    )
+    return indexed
+
+
+def links_of(conn: sqlite3.Connection, statement_id: str) -> list[Link]:
+    """The statement's cross-language links, as original or as translation/report."""
+    ensure_tables(conn)
+    rows = conn.execute(
+        "SELECT original_id, other_id, relation, score, evidence FROM xlang_links "
+        "WHERE original_id = ? OR other_id = ? ORDER BY score DESC",
+        (statement_id, statement_id),
+    )
+    return [Link(*row) for row in rows]
+
+
+def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
+    """Index one statement and link it; return its links.
+
+    Idempotent: a statement already indexed is not indexed again (its links are returned).
+    A statement in another language than zh/en, or without a date, is not indexed.
+    Runs in the caller's transaction; commit when it suits you.
+    """
+    ensure_tables(conn)
+    language = language_of(doc.language)
+    day = _day(doc.published)
+    if language is None or day is None:
+        return []
+    if _get(conn, doc.id) is not None:
+        return links_of(conn, doc.id)
+    df = _df(conn)
+    indexed = _index(conn, doc, language, day, df)
+    if indexed is None:
+        return []
+    weights = _weighted(indexed.raw, df)
+    if language == "en":
+        _link_english(conn, indexed, weights, df)
+    else:
+        _link_chinese(conn, indexed, weights, df)
+    return links_of(conn, doc.id)
+
+
+def rebuild(
+    conn: sqlite3.Connection,
+    docs: Iterable[Doc],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Forget the linker's tables and index `docs` again, in date order; return links made.
+
+    `progress(n)` is called after each statement with how many are done.
+    """
+    ensure_tables(conn)
+    for table in ("xlang_links", "xlang_postings", "xlang_df", "xlang_docs"):
+        conn.execute(f"DELETE FROM {table}")
+    _DF.clear()
+    ordered = sorted(docs, key=lambda d: (d.published or "", d.id))
+    for done, doc in enumerate(ordered, start=1):
+        index_and_link(conn, doc)
+        if progress is not None:
+            progress(done)
+    return int(conn.execute("SELECT count(*) FROM xlang_links").fetchone()[0])

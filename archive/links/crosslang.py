@@ -51,6 +51,7 @@ TRANSLATION_DAYS = 1  # a translation is published within a day of the original
 CANDIDATES = 20  # statements taken from the index for scoring
 POSTED_TERMS = 40  # rarest terms a statement posts in the index (numbers besides)
 POSTED_NUMBERS = 24
+VECTOR_TERMS = 256  # heaviest terms kept in a statement's stored vector (numbers included)
 MIN_SCORE = 0.08
 # A translation is confirmed by its shape too (paragraphs, length, numbers): a smaller lead
 # over the next best suffices than for a report, which has only its score.
@@ -154,9 +155,25 @@ class _Df:
         self.total = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
 
     def idf(self, term: str) -> float:
-        total = max(self.total, MIN_ARCHIVE)
         df = self.n.get(term, 0)
-        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+        return math.log(1 + (max(self.total, MIN_ARCHIVE) - df + 0.5) / (df + 0.5))
+
+
+class _Scorer:
+    """Weighted vectors with the current idf, each computed once per linking call."""
+
+    def __init__(self, df: _Df) -> None:
+        self.df = df
+        self._vectors: dict[int, tuple[dict[str, float], float]] = {}
+
+    def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
+        found = self._vectors.get(item.doc)
+        if found is None:
+            found = self._vectors[item.doc] = _weighted(item.raw, self.df)
+        return found
+
+    def cosine(self, a: _Indexed, b: _Indexed) -> float:
+        return _cosine(self.vector(a), self.vector(b))
 
 
 # Per connection (sqlite3 connections take no weak references: keyed by id and file, and
@@ -200,7 +217,11 @@ def _raw_vector(found: Features) -> dict[str, float]:
 
 
 def _weighted(raw: dict[str, float], df: _Df) -> tuple[dict[str, float], float]:
-    weights = {term: value * df.idf(term) for term, value in raw.items()}
+    total, counts, log = max(df.total, MIN_ARCHIVE), df.n, math.log
+    weights = {}
+    for term, value in raw.items():
+        n = counts.get(term, 0)
+        weights[term] = value * log(1 + (total - n + 0.5) / (n + 0.5))
     return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
 
 
@@ -232,21 +253,21 @@ def _get(conn: sqlite3.Connection, statement_id: str) -> _Indexed | None:
 
 
 def _candidates(
-    conn: sqlite3.Connection, new: _Indexed, weights: dict[str, float], df: _Df, low: int, high: int
+    conn: sqlite3.Connection, new: _Indexed, scorer: _Scorer, low: int, high: int
 ) -> list[_Indexed]:
     """The other-language statements dated in [low, high] sharing most weight of rare terms."""
-    query = _posted(weights)
+    weights = scorer.vector(new)[0]
+    query = _posted(weights, list(weights))
     if not query:
         return []
     other = "en" if new.language == "zh" else "zh"
-    marks = ",".join("?" * len(query))
     shared: dict[int, float] = {}
     for term, doc in conn.execute(
-        f"SELECT term, doc FROM xlang_postings WHERE term IN ({marks}) "
+        f"SELECT term, doc FROM xlang_postings WHERE term IN ({','.join('?' * len(query))}) "
         "AND language = ? AND day BETWEEN ? AND ?",
         (*query, other, low, high),
     ):
-        shared[doc] = shared.get(doc, 0.0) + df.idf(term)
+        shared[doc] = shared.get(doc, 0.0) + weights[term]
     best = sorted(shared, key=lambda d: -shared[d])[:CANDIDATES]
     if not best:
         return []
@@ -256,11 +277,11 @@ def _candidates(
     return [_load(row) for row in rows]
 
 
-def _posted(weights: dict[str, float]) -> list[str]:
+def _posted(weights: dict[str, float], terms: list[str]) -> list[str]:
     """The terms a statement posts in (and looks up from) the index: its heaviest."""
-    numbers = sorted((t for t in weights if t.startswith("#")), key=lambda t: -weights[t])
-    terms = sorted((t for t in weights if not t.startswith("#")), key=lambda t: -weights[t])
-    return numbers[:POSTED_NUMBERS] + terms[:POSTED_TERMS]
+    ranked = sorted(terms, key=lambda t: -weights[t])
+    numbers = [t for t in ranked if t.startswith("#")][:POSTED_NUMBERS]
+    return numbers + [t for t in ranked if not t.startswith("#")][:POSTED_TERMS]
 
 
 def _numbers_agree(original: _Indexed, other: _Indexed) -> bool:
@@ -293,6 +314,8 @@ def _in_link_window(original: _Indexed, other: _Indexed) -> bool:
 
 
 def _show_number(token: str) -> str:
+    if token.startswith("@-"):
+        return f"day {token[2:]}"
     if token.startswith("@"):
         month, day = token[1:].split("-")
         return f"{date(2000, int(month), int(day)):%b} {day}"
@@ -312,8 +335,10 @@ def _evidence(
     numbers = sorted((t[1:] for t in shared if t.startswith("#")), key=lambda t: -df.idf("#" + t))
     terms = sorted((t for t in shared if not t.startswith("#")), key=lambda t: -df.idf(t))
     gap = other.day - original.day
-    when = "same day" if gap == 0 else f"{abs(gap)} day{'s' * (abs(gap) != 1)} " + (
-        "later" if gap > 0 else "earlier"
+    when = (
+        "same day"
+        if gap == 0
+        else f"{abs(gap)} day{'s' * (abs(gap) != 1)} " + ("later" if gap > 0 else "earlier")
     )
     parts = [
         f"{relation} (score {score:.2f}, next best {runner_up:.2f})",
@@ -327,21 +352,20 @@ def _evidence(
     return "; ".join(parts)
 
 
-def _decide(conn: sqlite3.Connection, english: _Indexed, df: _Df) -> None:
+def _decide(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> None:
     """Replace the English statement's link by what its stored best/second scores say."""
     conn.execute("DELETE FROM xlang_links WHERE other_id = ?", (english.statement_id,))
-    if english.best_id is None or english.best is None:
-        return
-    runner_up = max(english.second or 0.0, CHANCE)
-    if english.best < MIN_SCORE:
+    if english.best_id is None or english.best is None or english.best < MIN_SCORE:
         return
     original = _get(conn, english.best_id)
     if original is None:
         return
     relation = _relation(original, english)
-    if not relation or english.best < MARGIN[relation] * runner_up:
+    if not relation or english.best < MARGIN[relation] * max(english.second or 0.0, CHANCE):
         return
-    evidence = _evidence(original, english, relation, english.best, english.second or 0.0, df)
+    evidence = _evidence(
+        original, english, relation, english.best, english.second or 0.0, scorer.df
+    )
     conn.execute(
         "INSERT OR REPLACE INTO xlang_links VALUES (?, ?, ?, ?, ?)",
         (original.statement_id, english.statement_id, relation, round(english.best, 4), evidence),
@@ -355,48 +379,33 @@ def _save_scores(conn: sqlite3.Connection, english: _Indexed) -> None:
     )
 
 
-def _link_english(
-    conn: sqlite3.Connection, english: _Indexed, weights: tuple[dict[str, float], float], df: _Df
-) -> None:
-    pool = _candidates(conn, english, weights[0], df, english.day - POOL_DAYS, english.day + POOL_DAYS)
-    scored = sorted(
-        ((_cosine(weights, _weighted(c.raw, df)), c) for c in pool),
-        key=lambda pair: -pair[0],
-    )
-    linkable = [(s, c) for s, c in scored if _in_link_window(c, english)]
-    if not linkable:
-        english.best_id, english.best, english.second = None, None, None
-    else:
-        best_score, best = linkable[0]
-        best_weights = _weighted(best.raw, df)
-        second = 0.0
+def _link_english(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> None:
+    """Find the new English statement's best original in its pool, and the next best."""
+    pool = _candidates(conn, english, scorer, english.day - POOL_DAYS, english.day + POOL_DAYS)
+    scored = sorted(((scorer.cosine(english, c), c) for c in pool), key=lambda p: -p[0])
+    linkable = [(score, c) for score, c in scored if _in_link_window(c, english)]
+    english.best_id, english.best, english.second = None, None, None
+    if linkable:
+        english.best, best = linkable[0]
+        english.best_id, english.second = best.statement_id, 0.0
         for score, candidate in scored:
-            if candidate.doc == best.doc:
-                continue
-            if _cosine(best_weights, _weighted(candidate.raw, df)) >= DUPLICATE:
-                continue  # a copy of the best (same statement from another source)
-            second = max(second, score)
-            break
-        english.best_id, english.best, english.second = best.statement_id, best_score, second
+            # The next best that is not a copy of the best (the same statement elsewhere).
+            if candidate.doc != best.doc and scorer.cosine(best, candidate) < DUPLICATE:
+                english.second = score
+                break
     _save_scores(conn, english)
-    _decide(conn, english, df)
+    _decide(conn, english, scorer)
 
 
-def _link_chinese(
-    conn: sqlite3.Connection, chinese: _Indexed, weights: tuple[dict[str, float], float], df: _Df
-) -> None:
+def _link_chinese(conn: sqlite3.Connection, chinese: _Indexed, scorer: _Scorer) -> None:
     """Offer the new Chinese statement to the English ones near it as their best or next best."""
-    pool = _candidates(
-        conn, chinese, weights[0], df, chinese.day - POOL_DAYS, chinese.day + POOL_DAYS
-    )
+    pool = _candidates(conn, chinese, scorer, chinese.day - POOL_DAYS, chinese.day + POOL_DAYS)
     for english in pool:
-        score = _cosine(weights, _weighted(english.raw, df))
+        score = scorer.cosine(chinese, english)
         if score <= (english.second or 0.0):
             continue  # changes nothing for this English statement
         best = _get(conn, english.best_id) if english.best_id else None
-        copy_of_best = best is not None and (
-            _cosine(weights, _weighted(best.raw, df)) >= DUPLICATE
-        )
+        copy_of_best = best is not None and scorer.cosine(chinese, best) >= DUPLICATE
         if _in_link_window(chinese, english) and (english.best is None or score > english.best):
             if english.best is not None and not copy_of_best:
                 english.second = max(english.second or 0.0, english.best)
@@ -406,26 +415,39 @@ def _link_chinese(
         else:
             continue
         _save_scores(conn, english)
-        _decide(conn, english, df)
+        _decide(conn, english, scorer)
 
 
-def _index(conn: sqlite3.Connection, doc: Doc, language: str, day: int, df: _Df) -> _Indexed | None:
-    found = features(language, doc.text)
+def _index(
+    conn: sqlite3.Connection,
+    doc: Doc,
+    language: str,
+    day: int,
+    df: _Df,
+    found: Features | None = None,
+) -> _Indexed | None:
+    """Count the statement's terms, store its heaviest as its vector, post the rarest."""
+    found = found or features(language, doc.text)
     if found is None:
         return None
     raw = _raw_vector(found)
-    terms = [t for t in raw if not t.startswith("#")] + [t for t in raw if t.startswith("#")]
     conn.executemany(
         "INSERT INTO xlang_df (term, n) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET n = n + 1",
-        ((t,) for t in terms),
+        ((t,) for t in raw),
     )
-    for term in terms:
-        df.n[term] = df.n.get(term, 0) + 1
+    counts = df.n
+    for term in raw:
+        counts[term] = counts.get(term, 0) + 1
+    df.total += 1
+    weights, _ = _weighted(raw, df)
+    kept = sorted(raw, key=lambda t: -weights[t])[:VECTOR_TERMS]
+    raw = {t: round(raw[t], 3) for t in kept}
     attribution = (
         1000 * len(_ATTRIBUTION.findall(doc.text)) / max(len(doc.text), 1)
         if language == "en"
         else 0.0
     )
+    paragraphs = _paragraphs(doc.text)
     cursor = conn.execute(
         "INSERT INTO xlang_docs (statement_id, language, day, length, paragraphs, attribution, "
         "vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -434,26 +456,17 @@ def _index(conn: sqlite3.Connection, doc: Doc, language: str, day: int, df: _Df)
             language,
             day,
             len(doc.text),
-            _paragraphs(doc.text),
+            paragraphs,
             attribution,
             json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
         ),
     )
-    df.total += 1
     indexed = _Indexed(
-        cursor.lastrowid or 0,
-        doc.id,
-        language,
-        day,
-        len(doc.text),
-        _paragraphs(doc.text),
-        attribution,
-        raw,
+        cursor.lastrowid or 0, doc.id, language, day, len(doc.text), paragraphs, attribution, raw
     )
-    weights, _ = _weighted(raw, df)
     conn.executemany(
         "INSERT OR IGNORE INTO xlang_postings VALUES (?, ?, ?, ?)",
-        ((term, language, day, indexed.doc) for term in _posted(weights)),
+        ((term, language, day, indexed.doc) for term in _posted(weights, kept)),
     )
     return indexed
 
@@ -487,11 +500,11 @@ def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
     indexed = _index(conn, doc, language, day, df)
     if indexed is None:
         return []
-    weights = _weighted(indexed.raw, df)
+    scorer = _Scorer(df)
     if language == "en":
-        _link_english(conn, indexed, weights, df)
+        _link_english(conn, indexed, scorer)
     else:
-        _link_chinese(conn, indexed, weights, df)
+        _link_chinese(conn, indexed, scorer)
     return links_of(conn, doc.id)
 
 

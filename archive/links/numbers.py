@@ -1,7 +1,7 @@
 """Numbers and calendar dates in Chinese and English text, as language-neutral tokens.
 
 `13亿` and `1.3 billion` both become `1300000000`; `9月21日` and `September 21` both become
-`@9-21`; `40周年` and `40th` become `40`. Small spelled-out numbers count too (`五个月`,
+`@9-21` and `@-21` (the day alone, as Chinese writes dates of the current month: `21日`); `40周年` and `40th` become `40`. Small spelled-out numbers count too (`五个月`,
 `five months`), as they are how both languages write counts.
 """
 
@@ -46,8 +46,7 @@ _EN_SCALE = {
 _EN_WORDS = {
     word: value
     for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
     )
     if value >= 2
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
@@ -69,6 +68,7 @@ _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
 _ZH_BIG = {"万": 1e4, "亿": 1e8}
 _ZH_DATE = re.compile(r"(\d{1,2})月(\d{1,2})[日号]")
+_ZH_DAY = re.compile(r"(?<![\d.])(\d{1,2})[日号]")
 _ZH_ARABIC = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*)(\.\d+)?\s*(万亿|亿|万|千)?")
 # A Chinese numeral counts only before a unit or measure word: 一 alone is in too many words.
 _ZH_NUMERAL = re.compile(
@@ -110,7 +110,7 @@ def english_numbers(text: str, words: set[str] | None = None) -> list[str]:
         month_name = (match.group(1) or match.group(4)).lower()
         day = int(match.group(2) or match.group(3))
         if month_name in _MONTHS and 1 <= day <= 31:
-            tokens.append(f"@{_MONTHS[month_name]}-{day}")
+            tokens += [f"@{_MONTHS[month_name]}-{day}", f"@-{day}"]
             spans.append(match.span(2) if match.group(2) else match.span(3))
     for match in _EN_NUMBER.finditer(text):
         if any(start <= match.start(1) < end for start, end in spans):
@@ -136,7 +136,12 @@ def chinese_numbers(text: str) -> list[str]:
     for match in _ZH_DATE.finditer(text):
         month, day = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12 and 1 <= day <= 31:
-            tokens.append(f"@{month}-{day}")
+            tokens += [f"@{month}-{day}", f"@-{day}"]
+            spans.append(match.span())
+    for match in _ZH_DAY.finditer(text):
+        inside = any(start <= match.start() < end for start, end in spans)
+        if not inside and 1 <= int(match.group(1)) <= 31:
+            tokens.append(f"@-{int(match.group(1))}")
             spans.append(match.span())
     for match in _ZH_ARABIC.finditer(text):
         if any(start <= match.start() < end for start, end in spans):

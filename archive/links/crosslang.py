@@ -6,22 +6,28 @@ How a statement is linked, in order:
    English terms: an English text's stemmed words, a Chinese text's words mapped through
    CC-CEDICT (names CC-CEDICT lacks as run-together pinyin). Both become one weighted
    vector in English term space: tf × idf, the idf counted over this archive's statements
-   of both languages (kept in `xlang_df`, so it grows with the archive).
+   of both languages (`xlang_df`, so it follows the archive). A statement keeps its
+   `VECTOR_TERMS` heaviest terms (`xlang_docs.vector`), which bounds the cost of scoring.
 2. Candidates come from an inverted index (`xlang_postings`): each statement posts its
-   rarest terms and numbers with its day; a new statement looks up its own rarest terms
-   among statements of the other language within ±`POOL_DAYS`, and keeps the `CANDIDATES`
-   sharing the most weight. Nothing compares all pairs.
+   heaviest terms and numbers with its day; a new statement looks its own up among
+   statements of the other language within ±`POOL_DAYS` and keeps the `CANDIDATES` sharing
+   the most weight. Nothing compares all pairs.
 3. Score: the cosine of the two vectors. An English statement has at most one original:
    the best-scoring Chinese statement dated from `REPORT_DAYS` days before it to one day
-   after. It is linked when that score is at least `MIN_SCORE` and clearly above the next
-   best Chinese statement of the pool (`MARGIN` times it; near-identical copies of the best,
-   such as the same statement from a ministry's website and its WeChat account, are not
-   counted as the next best). A lower score floor (`CHANCE`) stands for the next best when
-   the pool has no other: unrelated statements of the same field score about that much.
-4. Relation: `translation` when the two are the same text in two languages: dated within a
-   day, the same number of paragraphs (±1 or ±10%), an English/Chinese length ratio in
-   `TRANSLATION_RATIO` (English takes 3-4 characters per Chinese one), and the English side
-   not written as a news report (few "said" / "told" / "according to"); otherwise `report`.
+   after. It is linked when that score is at least `MIN_SCORE`, the cosine over words
+   alone at least `MIN_WORD_SCORE` (shared numbers alone never make a link), and the score
+   clearly above the next best Chinese statement of the pool (`MARGIN` times it;
+   near-identical copies of the best, such as one statement from a ministry's website and
+   its WeChat account, do not count as next best). `CHANCE` stands for the next best when
+   the pool has no other: unrelated statements of one field score about that much.
+4. Relation: `translation` when the two are one text in two languages: dated within a day,
+   the same number of paragraphs (±1 or ±10%), an English/Chinese length ratio in
+   `TRANSLATION_RATIO` (English takes 3-4 characters per Chinese one), at least half the
+   numbers in common, and the English not written as a news report (few "said", "told",
+   "according to"). A translation, confirmed by its shape, needs a smaller lead over the
+   next best than a report. `report` when the English one is dated on or after the
+   original (within `REPORT_DAYS`) and written as news (`REPORT_STYLE`). Anything else
+   (say, another day's full transcript) is not linked.
 
 Direction: the original is always the Chinese statement; the English one is its translation
 or a report about it. (Chinese translations of English originals are not handled.) Only
@@ -42,6 +48,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from archive.links.features import Features, features, language_of
 
@@ -53,6 +60,7 @@ POSTED_TERMS = 40  # rarest terms a statement posts in the index (numbers beside
 POSTED_NUMBERS = 24
 VECTOR_TERMS = 256  # heaviest terms kept in a statement's stored vector (numbers included)
 MIN_SCORE = 0.08
+MIN_WORD_SCORE = 0.05  # the same cosine over words alone: numbers alone never make a link
 # A translation is confirmed by its shape too (paragraphs, length, numbers): a smaller lead
 # over the next best suffices than for a report, which has only its score.
 MARGIN = {"translation": 1.3, "report": 1.5}
@@ -231,12 +239,27 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
     return dot / (small_norm * large_norm)
 
 
+def _words(item: _Indexed, df: _Df) -> tuple[dict[str, float], float]:
+    return _weighted({t: w for t, w in item.raw.items() if not t.startswith("#")}, df)
+
+
 def _paragraphs(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
 
-def _load(row: tuple) -> _Indexed:
-    return _Indexed(*row[:7], json.loads(row[7]), *row[8:])  # type: ignore[arg-type]
+def _load(row: tuple[Any, ...]) -> _Indexed:
+    doc, statement_id, language, day, length, paragraphs, attribution, vector, *scores = row
+    return _Indexed(
+        doc,
+        statement_id,
+        language,
+        day,
+        length,
+        paragraphs,
+        attribution,
+        json.loads(vector),
+        *scores,
+    )
 
 
 _COLUMNS = (
@@ -362,6 +385,8 @@ def _decide(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> Non
         return
     relation = _relation(original, english)
     if not relation or english.best < MARGIN[relation] * max(english.second or 0.0, CHANCE):
+        return
+    if _cosine(_words(original, scorer.df), _words(english, scorer.df)) < MIN_WORD_SCORE:
         return
     evidence = _evidence(
         original, english, relation, english.best, english.second or 0.0, scorer.df

@@ -1,4 +1,4 @@
-"""English text → content terms: lower-cased, stemmed (Snowball, via PyStemmer), stop words dropped."""
+"""English text → content terms: lower-cased, Snowball-stemmed (PyStemmer), stop words dropped."""
 
 from __future__ import annotations
 

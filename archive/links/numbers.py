@@ -1,8 +1,9 @@
 """Numbers and calendar dates in Chinese and English text, as language-neutral tokens.
 
 `13亿` and `1.3 billion` both become `1300000000`; `9月21日` and `September 21` both become
-`@9-21` and `@-21` (the day alone, as Chinese writes dates of the current month: `21日`); `40周年` and `40th` become `40`. Small spelled-out numbers count too (`五个月`,
-`five months`), as they are how both languages write counts.
+`@9-21` and `@-21` (the day alone, as Chinese writes dates of the current month: `21日`);
+`40周年` and `40th` become `40`. Small spelled-out numbers count too (`五个月`, `five
+months`), as they are how both languages write counts.
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ _EN_SCALE = {
     "trillion": 1e12,
     "tn": 1e12,
 }
-_EN_WORDS = {
-    word: value
-    for value, word in enumerate(
-        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
-    )
-    if value >= 2
-} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-     "ninety": 90, "hundred": 100}  # fmt: skip
+_SMALL = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+]  # fmt: skip
+_TENS = {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90, "hundred": 100}  # fmt: skip
+# "one" is left out: it is in too many phrases ("one of", "no one") to mean a count.
+_EN_WORDS = {word: value for value, word in enumerate(_SMALL) if value >= 2} | _TENS
 # Month names are capitalised in English prose; checking the word against the table after a
 # cheap match is much faster than a case-blind alternation of all names at every position.
 _EN_DATE = re.compile(
@@ -154,7 +156,7 @@ def chinese_numbers(text: str) -> list[str]:
             value *= _ZH_BIG.get(scale, 1e3)
         tokens.append(canonical(value))
     for match in _ZH_NUMERAL.finditer(text):
-        value = _zh_numeral(match.group(1))
-        if value is not None:
-            tokens.append(canonical(value))
+        spelled = _zh_numeral(match.group(1))
+        if spelled is not None:
+            tokens.append(canonical(spelled))
     return tokens

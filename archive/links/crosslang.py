@@ -55,7 +55,7 @@ from archive.links.features import Features, features, language_of
 POOL_DAYS = 365  # the pool for the margin: other-language statements within this many days
 REPORT_DAYS = 7  # a report comes up to a week after its statement
 TRANSLATION_DAYS = 1  # a translation is published within a day of the original
-CANDIDATES = 20  # statements taken from the index for scoring
+CANDIDATES = 12  # statements taken from the index for scoring
 POSTED_TERMS = 40  # rarest terms a statement posts in the index (numbers besides)
 POSTED_NUMBERS = 24
 VECTOR_TERMS = 256  # heaviest terms kept in a statement's stored vector (numbers included)
@@ -71,6 +71,7 @@ TRANSLATION_RATIO = (2.5, 5.5)
 # least REPORT_STYLE[0] (it quotes or paraphrases someone), a translation fewer than [1].
 REPORT_STYLE = (1.0, 2.0)
 MIN_ARCHIVE = 50  # idf is computed as if the archive had at least this many statements
+FLUSH_EVERY = 100  # statements whose term counts are written to xlang_df together
 
 _ATTRIBUTION = re.compile(r"\b(?:said|says|told|according to)\b")
 
@@ -156,15 +157,41 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
 
 
 class _Df:
-    """Document frequencies, read once per connection and kept in step as we write them."""
+    """Document frequencies, read once per connection and kept in step as we index.
+
+    Writing a statement's ~1,000-3,000 term counts to SQLite one by one would cost more than
+    the rest of linking it, so new counts are added up in memory and written every
+    `FLUSH_EVERY` statements (and by `flush`). A process that dies loses its unwritten
+    counts: that only shifts weights a little, and links are unaffected until a later
+    statement is scored.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.n = dict(conn.execute("SELECT term, n FROM xlang_df"))
-        self.total = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
+        self.n: dict[str, int] = dict(conn.execute("SELECT term, n FROM xlang_df"))
+        self.pending: dict[str, int] = {}
+        self.pending_docs = 0
+        # idf values, kept while the archive grows by less than 1% (they barely move).
+        self._idf: dict[str, float] = {}
+        self._idf_total = 0
+        self.total, self.last = conn.execute(
+            "SELECT count(*), coalesce(max(doc), 0) FROM xlang_docs"
+        ).fetchone()
 
     def idf(self, term: str) -> float:
-        df = self.n.get(term, 0)
-        return math.log(1 + (max(self.total, MIN_ARCHIVE) - df + 0.5) / (df + 0.5))
+        return self.idfs([term])[term]
+
+    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
+        """The cache of idf values, holding at least `terms`."""
+        if self.total > self._idf_total * 1.01 or self.total < MIN_ARCHIVE:
+            self._idf.clear()
+            self._idf_total = self.total
+        cache, counts, log = self._idf, self.n, math.log
+        total = max(self._idf_total, MIN_ARCHIVE)
+        for term in terms:
+            if term not in cache:
+                n = counts.get(term, 0)
+                cache[term] = log(1 + (total - n + 0.5) / (n + 0.5))
+        return cache
 
 
 class _Scorer:
@@ -192,12 +219,32 @@ _DF: dict[tuple[int, str], _Df] = {}
 def _df(conn: sqlite3.Connection) -> _Df:
     key = (id(conn), str(conn.execute("PRAGMA database_list").fetchone()[2]))
     stats = _DF.get(key)
-    total = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
-    if stats is None or stats.total != total:  # another writer was here: read afresh
+    # The newest statement's number (a cheap look-up, unlike a count) tells whether another
+    # writer was here, or a transaction of ours was rolled back: then read afresh.
+    last = conn.execute("SELECT coalesce(max(doc), 0) FROM xlang_docs").fetchone()[0]
+    if stats is None or stats.last != last:
+        if stats is not None:
+            _write_pending(conn, stats)
         if len(_DF) > 8:
             _DF.clear()
         stats = _DF[key] = _Df(conn)
     return stats
+
+
+def _write_pending(conn: sqlite3.Connection, df: _Df) -> None:
+    conn.executemany(
+        "INSERT INTO xlang_df (term, n) VALUES (?, ?) "
+        "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
+        df.pending.items(),
+    )
+    df.pending.clear()
+    df.pending_docs = 0
+
+
+def flush(conn: sqlite3.Connection) -> None:
+    """Write the term counts still held in memory (call before closing a long session)."""
+    ensure_tables(conn)
+    _write_pending(conn, _df(conn))
 
 
 def _day(published: str | None) -> int | None:
@@ -225,11 +272,8 @@ def _raw_vector(found: Features) -> dict[str, float]:
 
 
 def _weighted(raw: dict[str, float], df: _Df) -> tuple[dict[str, float], float]:
-    total, counts, log = max(df.total, MIN_ARCHIVE), df.n, math.log
-    weights = {}
-    for term, value in raw.items():
-        n = counts.get(term, 0)
-        weights[term] = value * log(1 + (total - n + 0.5) / (n + 0.5))
+    idf = df.idfs(raw)
+    weights = {term: value * idf[term] for term, value in raw.items()}
     return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
 
 
@@ -456,14 +500,14 @@ def _index(
     if found is None:
         return None
     raw = _raw_vector(found)
-    conn.executemany(
-        "INSERT INTO xlang_df (term, n) VALUES (?, 1) ON CONFLICT (term) DO UPDATE SET n = n + 1",
-        ((t,) for t in raw),
-    )
-    counts = df.n
+    counts, pending = df.n, df.pending
     for term in raw:
         counts[term] = counts.get(term, 0) + 1
+        pending[term] = pending.get(term, 0) + 1
     df.total += 1
+    df.pending_docs += 1
+    if df.pending_docs >= FLUSH_EVERY:
+        _write_pending(conn, df)
     weights, _ = _weighted(raw, df)
     kept = sorted(raw, key=lambda t: -weights[t])[:VECTOR_TERMS]
     raw = {t: round(raw[t], 3) for t in kept}
@@ -486,6 +530,7 @@ def _index(
             json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
         ),
     )
+    df.last = cursor.lastrowid or 0
     indexed = _Indexed(
         cursor.lastrowid or 0, doc.id, language, day, len(doc.text), paragraphs, attribution, raw
     )
@@ -551,4 +596,5 @@ def rebuild(
         index_and_link(conn, doc)
         if progress is not None:
             progress(done)
+    flush(conn)
     return int(conn.execute("SELECT count(*) FROM xlang_links").fetchone()[0])

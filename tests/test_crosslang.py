@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.links.crosslang import Doc, Link, ensure_tables, index_and_link, links_of, rebuild
+from archive.links.crosslang import (
+    Doc,
+    Link,
+    ensure_tables,
+    flush,
+    index_and_link,
+    links_of,
+    rebuild,
+)
 
 DAY = "2031-11-03"
 NEXT_DAY = "2031-11-04"
@@ -221,6 +229,27 @@ def test_linking_is_idempotent(conn: sqlite3.Connection) -> None:
     assert set(conn.execute("SELECT * FROM xlang_links")) == before
     assert conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0] == docs_before
     assert [(x.original_id, x.relation) for x in again] == [("zh-ship", "translation")]
+
+
+def test_a_later_process_goes_on_where_the_first_stopped(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """Term counts written by `flush` carry over: a second connection links as one would."""
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+    expected = all_links(conn)
+    path = tmp_path / "split.db"
+    first = sqlite3.connect(path)
+    index_all(first, SAME_DAY)
+    flush(first)
+    first.commit()
+    first.close()
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM xlang_df").fetchone()[0] > 100
+
+    second = sqlite3.connect(path)
+    index_all(second, [TRANSLATION, REPORT])
+
+    assert all_links(second) == expected
+    second.close()
 
 
 def test_rebuild_gives_the_links_of_arrival_in_date_order(conn: sqlite3.Connection) -> None:

@@ -235,7 +235,7 @@ def _write_pending(conn: sqlite3.Connection, df: _Df) -> None:
     conn.executemany(
         "INSERT INTO xlang_df (term, n) VALUES (?, ?) "
         "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
-        df.pending.items(),
+        sorted(df.pending.items()),  # in key order: the B-tree pages are visited once each
     )
     df.pending.clear()
     df.pending_docs = 0
@@ -328,14 +328,16 @@ def _candidates(
     if not query:
         return []
     other = "en" if new.language == "zh" else "zh"
-    shared: dict[int, float] = {}
-    for term, doc in conn.execute(
-        f"SELECT term, doc FROM xlang_postings WHERE term IN ({','.join('?' * len(query))}) "
-        "AND language = ? AND day BETWEEN ? AND ?",
-        (*query, other, low, high),
-    ):
-        shared[doc] = shared.get(doc, 0.0) + weights[term]
-    best = sorted(shared, key=lambda d: -shared[d])[:CANDIDATES]
+    # Summed in SQLite: at 100k statements a year's postings of 64 terms are many rows.
+    best = [
+        doc
+        for (doc,) in conn.execute(
+            "SELECT p.doc FROM json_each(?) AS q JOIN xlang_postings AS p "
+            "ON p.term = q.key AND p.language = ? AND p.day BETWEEN ? AND ? "
+            "GROUP BY p.doc ORDER BY sum(q.value) DESC, p.doc LIMIT ?",
+            (json.dumps({t: weights[t] for t in query}), other, low, high, CANDIDATES),
+        )
+    ]
     if not best:
         return []
     rows = conn.execute(

@@ -1,0 +1,602 @@
+"""Link statements across languages: a Chinese original to its English translations and reports.
+
+How a statement is linked, in order:
+
+1. Features (`archive.links.features`): numbers and dates as language-neutral tokens, and
+   English terms: an English text's stemmed words, a Chinese text's words mapped through
+   CC-CEDICT (names CC-CEDICT lacks as run-together pinyin). Both become one weighted
+   vector in English term space: tf × idf, the idf counted over this archive's statements
+   of both languages (`xlang_df`, so it follows the archive). A statement keeps its
+   `VECTOR_TERMS` heaviest terms (`xlang_docs.vector`), which bounds the cost of scoring.
+2. Candidates come from an inverted index (`xlang_postings`): each statement posts its
+   heaviest terms and numbers with its day; a new statement looks its own up among
+   statements of the other language within ±`POOL_DAYS` and keeps the `CANDIDATES` sharing
+   the most weight. Nothing compares all pairs.
+3. Score: the cosine of the two vectors. An English statement has at most one original:
+   the best-scoring Chinese statement dated from `REPORT_DAYS` days before it to one day
+   after. It is linked when that score is at least `MIN_SCORE`, the cosine over words
+   alone at least `MIN_WORD_SCORE` (shared numbers alone never make a link), and the score
+   clearly above the next best Chinese statement of the pool (`MARGIN` times it;
+   near-identical copies of the best, such as one statement from a ministry's website and
+   its WeChat account, do not count as next best). `CHANCE` stands for the next best when
+   the pool has no other: unrelated statements of one field score about that much.
+4. Relation: `translation` when the two are one text in two languages: dated within a day,
+   the same number of paragraphs (±1 or ±10%), an English/Chinese length ratio in
+   `TRANSLATION_RATIO` (English takes 3-4 characters per Chinese one), at least half the
+   numbers in common, and the English not written as a news report (few "said", "told",
+   "according to"). A translation, confirmed by its shape, needs a smaller lead over the
+   next best than a report. `report` when the English one is dated on or after the
+   original (within `REPORT_DAYS`) and written as news (`REPORT_STYLE`). Anything else
+   (say, another day's full transcript) is not linked.
+
+Direction: the original is always the Chinese statement; the English one is its translation
+or a report about it. (Chinese translations of English originals are not handled.) Only
+`zh` and `en` statements are linked; others are ignored.
+
+When a Chinese statement arrives after the English ones that translate or report it, the
+English statements it scores best for are re-decided; an English statement can so move
+from an older original to the new one. `index_and_link` returns the links of the statement
+it indexed; `links_of` reads any statement's links from `xlang_links`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from archive.links.features import Features, features, language_of
+
+POOL_DAYS = 365  # the pool for the margin: other-language statements within this many days
+REPORT_DAYS = 7  # a report comes up to a week after its statement
+TRANSLATION_DAYS = 1  # a translation is published within a day of the original
+CANDIDATES = 12  # statements taken from the index for scoring
+POSTED_TERMS = 40  # rarest terms a statement posts in the index (numbers besides)
+POSTED_NUMBERS = 24
+VECTOR_TERMS = 256  # heaviest terms kept in a statement's stored vector (numbers included)
+MIN_SCORE = 0.08
+MIN_WORD_SCORE = 0.05  # the same cosine over words alone: numbers alone never make a link
+# A translation is confirmed by its shape too (paragraphs, length, numbers): a smaller lead
+# over the next best suffices than for a report, which has only its score.
+MARGIN = {"translation": 1.3, "report": 1.5}
+CHANCE = 0.05
+DUPLICATE = 0.8  # cosine above which two same-language statements are copies of one
+TRANSLATION_RATIO = (2.5, 5.5)
+# Attributions ("said", "told", "according to") per 1,000 characters: a news report has at
+# least REPORT_STYLE[0] (it quotes or paraphrases someone), a translation fewer than [1].
+REPORT_STYLE = (1.0, 2.0)
+MIN_ARCHIVE = 50  # idf is computed as if the archive had at least this many statements
+FLUSH_EVERY = 100  # statements whose term counts are written to xlang_df together
+
+_ATTRIBUTION = re.compile(r"\b(?:said|says|told|according to)\b")
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS xlang_docs (
+        doc INTEGER PRIMARY KEY,
+        statement_id TEXT NOT NULL UNIQUE,
+        language TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        attribution REAL NOT NULL,
+        vector TEXT NOT NULL,
+        best_id TEXT,
+        best REAL,
+        second REAL
+    )""",
+    """CREATE TABLE IF NOT EXISTS xlang_postings (
+        term TEXT NOT NULL,
+        language TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        doc INTEGER NOT NULL,
+        PRIMARY KEY (term, language, day, doc)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS xlang_postings_doc ON xlang_postings (doc)",
+    """CREATE TABLE IF NOT EXISTS xlang_df (
+        term TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS xlang_links (
+        original_id TEXT NOT NULL,
+        other_id TEXT NOT NULL,
+        relation TEXT NOT NULL,
+        score REAL NOT NULL,
+        evidence TEXT NOT NULL,
+        PRIMARY KEY (original_id, other_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
+)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A statement as the linker needs it."""
+
+    id: str
+    language: str | None
+    title: str
+    text: str
+    published: str | None  # ISO date or datetime; the day is what counts
+
+
+@dataclass(frozen=True)
+class Link:
+    """`original_id` (Chinese) → `other_id` (English), with why."""
+
+    original_id: str
+    other_id: str
+    relation: str  # "translation" | "report"
+    score: float
+    evidence: str
+
+
+@dataclass
+class _Indexed:
+    doc: int
+    statement_id: str
+    language: str
+    day: int
+    length: int
+    paragraphs: int
+    attribution: float
+    raw: dict[str, float]  # term → tf weight before idf
+    best_id: str | None = None
+    best: float | None = None
+    second: float | None = None
+
+
+def ensure_tables(conn: sqlite3.Connection) -> None:
+    """Create the linker's tables if missing (all named `xlang_*`)."""
+    for statement in TABLES:
+        conn.execute(statement)
+
+
+class _Df:
+    """Document frequencies, read once per connection and kept in step as we index.
+
+    Writing a statement's ~1,000-3,000 term counts to SQLite one by one would cost more than
+    the rest of linking it, so new counts are added up in memory and written every
+    `FLUSH_EVERY` statements (and by `flush`). A process that dies loses its unwritten
+    counts: that only shifts weights a little, and links are unaffected until a later
+    statement is scored.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.n: dict[str, int] = dict(conn.execute("SELECT term, n FROM xlang_df"))
+        self.pending: dict[str, int] = {}
+        self.pending_docs = 0
+        # idf values, kept while the archive grows by less than 1% (they barely move).
+        self._idf: dict[str, float] = {}
+        self._idf_total = 0
+        self.total, self.last = conn.execute(
+            "SELECT count(*), coalesce(max(doc), 0) FROM xlang_docs"
+        ).fetchone()
+
+    def idf(self, term: str) -> float:
+        return self.idfs([term])[term]
+
+    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
+        """The cache of idf values, holding at least `terms`."""
+        if self.total > self._idf_total * 1.01 or self.total < MIN_ARCHIVE:
+            self._idf.clear()
+            self._idf_total = self.total
+        cache, counts, log = self._idf, self.n, math.log
+        total = max(self._idf_total, MIN_ARCHIVE)
+        for term in terms:
+            if term not in cache:
+                n = counts.get(term, 0)
+                cache[term] = log(1 + (total - n + 0.5) / (n + 0.5))
+        return cache
+
+
+class _Scorer:
+    """Weighted vectors with the current idf, each computed once per linking call."""
+
+    def __init__(self, df: _Df) -> None:
+        self.df = df
+        self._vectors: dict[int, tuple[dict[str, float], float]] = {}
+
+    def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
+        found = self._vectors.get(item.doc)
+        if found is None:
+            found = self._vectors[item.doc] = _weighted(item.raw, self.df)
+        return found
+
+    def cosine(self, a: _Indexed, b: _Indexed) -> float:
+        return _cosine(self.vector(a), self.vector(b))
+
+
+# Per connection (sqlite3 connections take no weak references: keyed by id and file, and
+# checked against the statement count, so a stale or reused entry is read afresh).
+_DF: dict[tuple[int, str], _Df] = {}
+
+
+def _df(conn: sqlite3.Connection) -> _Df:
+    key = (id(conn), str(conn.execute("PRAGMA database_list").fetchone()[2]))
+    stats = _DF.get(key)
+    # The newest statement's number (a cheap look-up, unlike a count) tells whether another
+    # writer was here, or a transaction of ours was rolled back: then read afresh.
+    last = conn.execute("SELECT coalesce(max(doc), 0) FROM xlang_docs").fetchone()[0]
+    if stats is None or stats.last != last:
+        if stats is not None:
+            _write_pending(conn, stats)
+        if len(_DF) > 8:
+            _DF.clear()
+        stats = _DF[key] = _Df(conn)
+    return stats
+
+
+def _write_pending(conn: sqlite3.Connection, df: _Df) -> None:
+    conn.executemany(
+        "INSERT INTO xlang_df (term, n) VALUES (?, ?) "
+        "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
+        sorted(df.pending.items()),  # in key order: the B-tree pages are visited once each
+    )
+    df.pending.clear()
+    df.pending_docs = 0
+
+
+def flush(conn: sqlite3.Connection) -> None:
+    """Write the term counts still held in memory (call before closing a long session)."""
+    ensure_tables(conn)
+    _write_pending(conn, _df(conn))
+
+
+def _day(published: str | None) -> int | None:
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(published[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def _raw_vector(found: Features) -> dict[str, float]:
+    """Term weights before idf: 1 per English term; a Chinese word spreads 1 over its glosses."""
+    raw: dict[str, float] = {}
+    if found.language == "en":
+        raw = dict.fromkeys(found.terms, 1.0)
+    else:
+        for glosses in found.concepts.values():
+            share = 1.0 / len(glosses)
+            for term in glosses:
+                raw[term] = raw.get(term, 0.0) + share
+    for number in found.numbers:
+        raw["#" + number] = 1.0
+    return raw
+
+
+def _weighted(raw: dict[str, float], df: _Df) -> tuple[dict[str, float], float]:
+    idf = df.idfs(raw)
+    weights = {term: value * idf[term] for term, value in raw.items()}
+    return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
+
+
+def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (small, small_norm), (large, large_norm) = sorted((a, b), key=lambda v: len(v[0]))
+    dot = sum(w * large[t] for t, w in small.items() if t in large)
+    return dot / (small_norm * large_norm)
+
+
+def _words(item: _Indexed, df: _Df) -> tuple[dict[str, float], float]:
+    return _weighted({t: w for t, w in item.raw.items() if not t.startswith("#")}, df)
+
+
+def _paragraphs(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def _load(row: tuple[Any, ...]) -> _Indexed:
+    doc, statement_id, language, day, length, paragraphs, attribution, vector, *scores = row
+    return _Indexed(
+        doc,
+        statement_id,
+        language,
+        day,
+        length,
+        paragraphs,
+        attribution,
+        json.loads(vector),
+        *scores,
+    )
+
+
+_COLUMNS = (
+    "doc, statement_id, language, day, length, paragraphs, attribution, vector, "
+    "best_id, best, second"
+)
+
+
+def _get(conn: sqlite3.Connection, statement_id: str) -> _Indexed | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM xlang_docs WHERE statement_id = ?", (statement_id,)
+    ).fetchone()
+    return _load(row) if row else None
+
+
+def _candidates(
+    conn: sqlite3.Connection, new: _Indexed, scorer: _Scorer, low: int, high: int
+) -> list[_Indexed]:
+    """The other-language statements dated in [low, high] sharing most weight of rare terms."""
+    weights = scorer.vector(new)[0]
+    query = _posted(weights, list(weights))
+    if not query:
+        return []
+    other = "en" if new.language == "zh" else "zh"
+    # Summed in SQLite: at 100k statements a year's postings of 64 terms are many rows.
+    best = [
+        doc
+        for (doc,) in conn.execute(
+            "SELECT p.doc FROM json_each(?) AS q JOIN xlang_postings AS p "
+            "ON p.term = q.key AND p.language = ? AND p.day BETWEEN ? AND ? "
+            "GROUP BY p.doc ORDER BY sum(q.value) DESC, p.doc LIMIT ?",
+            (json.dumps({t: weights[t] for t in query}), other, low, high, CANDIDATES),
+        )
+    ]
+    if not best:
+        return []
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM xlang_docs WHERE doc IN ({','.join('?' * len(best))})", best
+    ).fetchall()
+    return [_load(row) for row in rows]
+
+
+def _posted(weights: dict[str, float], terms: list[str]) -> list[str]:
+    """The terms a statement posts in (and looks up from) the index: its heaviest."""
+    ranked = sorted(terms, key=lambda t: -weights[t])
+    numbers = [t for t in ranked if t.startswith("#")][:POSTED_NUMBERS]
+    return numbers + [t for t in ranked if not t.startswith("#")][:POSTED_TERMS]
+
+
+def _numbers_agree(original: _Indexed, other: _Indexed) -> bool:
+    """A translation carries the original's numbers: at least half of the fewer, if 4 or more."""
+    ours = {t for t in original.raw if t.startswith("#")}
+    theirs = {t for t in other.raw if t.startswith("#")}
+    fewer = min(len(ours), len(theirs))
+    return fewer < 4 or len(ours & theirs) >= fewer / 2
+
+
+def _relation(original: _Indexed, other: _Indexed) -> str:
+    ratio = other.length / max(original.length, 1)
+    aligned = abs(original.paragraphs - other.paragraphs) <= max(1, 0.1 * original.paragraphs)
+    if (
+        abs(other.day - original.day) <= TRANSLATION_DAYS
+        and aligned
+        and TRANSLATION_RATIO[0] <= ratio <= TRANSLATION_RATIO[1]
+        and other.attribution < REPORT_STYLE[1]
+        and _numbers_agree(original, other)
+    ):
+        return "translation"
+    # A report comes after its statement, and is written as one.
+    if 0 <= other.day - original.day <= REPORT_DAYS and other.attribution >= REPORT_STYLE[0]:
+        return "report"
+    return ""
+
+
+def _in_link_window(original: _Indexed, other: _Indexed) -> bool:
+    return -TRANSLATION_DAYS <= other.day - original.day <= REPORT_DAYS
+
+
+def _show_number(token: str) -> str:
+    if token.startswith("@-"):
+        return f"day {token[2:]}"
+    if token.startswith("@"):
+        month, day = token[1:].split("-")
+        return f"{date(2000, int(month), int(day)):%b} {day}"
+    value = float(token)
+    return f"{value:,.0f}" if value == int(value) else token
+
+
+def _evidence(
+    original: _Indexed,
+    other: _Indexed,
+    relation: str,
+    score: float,
+    runner_up: float,
+    df: _Df,
+) -> str:
+    shared = original.raw.keys() & other.raw.keys()
+    numbers = sorted((t[1:] for t in shared if t.startswith("#")), key=lambda t: -df.idf("#" + t))
+    terms = sorted((t for t in shared if not t.startswith("#")), key=lambda t: -df.idf(t))
+    gap = other.day - original.day
+    when = (
+        "same day"
+        if gap == 0
+        else f"{abs(gap)} day{'s' * (abs(gap) != 1)} " + ("later" if gap > 0 else "earlier")
+    )
+    parts = [
+        f"{relation} (score {score:.2f}, next best {runner_up:.2f})",
+        f"{len(numbers)} shared numbers/dates"
+        + (f" ({', '.join(_show_number(n) for n in numbers[:6])})" if numbers else ""),
+        f"{len(terms)} dictionary-matched terms ({', '.join(terms[:8])})",
+        when,
+        f"length ratio {other.length / max(original.length, 1):.1f}",
+        f"paragraphs {original.paragraphs}/{other.paragraphs}",
+    ]
+    return "; ".join(parts)
+
+
+def _decide(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> None:
+    """Replace the English statement's link by what its stored best/second scores say."""
+    conn.execute("DELETE FROM xlang_links WHERE other_id = ?", (english.statement_id,))
+    if english.best_id is None or english.best is None or english.best < MIN_SCORE:
+        return
+    original = _get(conn, english.best_id)
+    if original is None:
+        return
+    relation = _relation(original, english)
+    if not relation or english.best < MARGIN[relation] * max(english.second or 0.0, CHANCE):
+        return
+    if _cosine(_words(original, scorer.df), _words(english, scorer.df)) < MIN_WORD_SCORE:
+        return
+    evidence = _evidence(
+        original, english, relation, english.best, english.second or 0.0, scorer.df
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO xlang_links VALUES (?, ?, ?, ?, ?)",
+        (original.statement_id, english.statement_id, relation, round(english.best, 4), evidence),
+    )
+
+
+def _save_scores(conn: sqlite3.Connection, english: _Indexed) -> None:
+    conn.execute(
+        "UPDATE xlang_docs SET best_id = ?, best = ?, second = ? WHERE doc = ?",
+        (english.best_id, english.best, english.second, english.doc),
+    )
+
+
+def _link_english(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> None:
+    """Find the new English statement's best original in its pool, and the next best."""
+    pool = _candidates(conn, english, scorer, english.day - POOL_DAYS, english.day + POOL_DAYS)
+    scored = sorted(((scorer.cosine(english, c), c) for c in pool), key=lambda p: -p[0])
+    linkable = [(score, c) for score, c in scored if _in_link_window(c, english)]
+    english.best_id, english.best, english.second = None, None, None
+    if linkable:
+        english.best, best = linkable[0]
+        english.best_id, english.second = best.statement_id, 0.0
+        for score, candidate in scored:
+            # The next best that is not a copy of the best (the same statement elsewhere).
+            if candidate.doc != best.doc and scorer.cosine(best, candidate) < DUPLICATE:
+                english.second = score
+                break
+    _save_scores(conn, english)
+    _decide(conn, english, scorer)
+
+
+def _link_chinese(conn: sqlite3.Connection, chinese: _Indexed, scorer: _Scorer) -> None:
+    """Offer the new Chinese statement to the English ones near it as their best or next best."""
+    pool = _candidates(conn, chinese, scorer, chinese.day - POOL_DAYS, chinese.day + POOL_DAYS)
+    for english in pool:
+        score = scorer.cosine(chinese, english)
+        if score <= (english.second or 0.0):
+            continue  # changes nothing for this English statement
+        best = _get(conn, english.best_id) if english.best_id else None
+        copy_of_best = best is not None and scorer.cosine(chinese, best) >= DUPLICATE
+        if _in_link_window(chinese, english) and (english.best is None or score > english.best):
+            if english.best is not None and not copy_of_best:
+                english.second = max(english.second or 0.0, english.best)
+            english.best_id, english.best = chinese.statement_id, score
+        elif not copy_of_best:
+            english.second = score
+        else:
+            continue
+        _save_scores(conn, english)
+        _decide(conn, english, scorer)
+
+
+def _index(
+    conn: sqlite3.Connection,
+    doc: Doc,
+    language: str,
+    day: int,
+    df: _Df,
+    found: Features | None = None,
+) -> _Indexed | None:
+    """Count the statement's terms, store its heaviest as its vector, post the rarest."""
+    found = found or features(language, doc.text)
+    if found is None:
+        return None
+    raw = _raw_vector(found)
+    counts, pending = df.n, df.pending
+    for term in raw:
+        counts[term] = counts.get(term, 0) + 1
+        pending[term] = pending.get(term, 0) + 1
+    df.total += 1
+    df.pending_docs += 1
+    if df.pending_docs >= FLUSH_EVERY:
+        _write_pending(conn, df)
+    weights, _ = _weighted(raw, df)
+    kept = sorted(raw, key=lambda t: -weights[t])[:VECTOR_TERMS]
+    raw = {t: round(raw[t], 3) for t in kept}
+    attribution = (
+        1000 * len(_ATTRIBUTION.findall(doc.text)) / max(len(doc.text), 1)
+        if language == "en"
+        else 0.0
+    )
+    paragraphs = _paragraphs(doc.text)
+    cursor = conn.execute(
+        "INSERT INTO xlang_docs (statement_id, language, day, length, paragraphs, attribution, "
+        "vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            doc.id,
+            language,
+            day,
+            len(doc.text),
+            paragraphs,
+            attribution,
+            json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
+        ),
+    )
+    df.last = cursor.lastrowid or 0
+    indexed = _Indexed(
+        cursor.lastrowid or 0, doc.id, language, day, len(doc.text), paragraphs, attribution, raw
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO xlang_postings VALUES (?, ?, ?, ?)",
+        ((term, language, day, indexed.doc) for term in _posted(weights, kept)),
+    )
+    return indexed
+
+
+def links_of(conn: sqlite3.Connection, statement_id: str) -> list[Link]:
+    """The statement's cross-language links, as original or as translation/report."""
+    ensure_tables(conn)
+    rows = conn.execute(
+        "SELECT original_id, other_id, relation, score, evidence FROM xlang_links "
+        "WHERE original_id = ? OR other_id = ? ORDER BY score DESC",
+        (statement_id, statement_id),
+    )
+    return [Link(*row) for row in rows]
+
+
+def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
+    """Index one statement and link it; return its links.
+
+    Idempotent: a statement already indexed is not indexed again (its links are returned).
+    A statement in another language than zh/en, or without a date, is not indexed.
+    Runs in the caller's transaction; commit when it suits you.
+    """
+    ensure_tables(conn)
+    language = language_of(doc.language)
+    day = _day(doc.published)
+    if language is None or day is None:
+        return []
+    if _get(conn, doc.id) is not None:
+        return links_of(conn, doc.id)
+    df = _df(conn)
+    indexed = _index(conn, doc, language, day, df)
+    if indexed is None:
+        return []
+    scorer = _Scorer(df)
+    if language == "en":
+        _link_english(conn, indexed, scorer)
+    else:
+        _link_chinese(conn, indexed, scorer)
+    return links_of(conn, doc.id)
+
+
+def rebuild(
+    conn: sqlite3.Connection,
+    docs: Iterable[Doc],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Forget the linker's tables and index `docs` again, in date order; return links made.
+
+    `progress(n)` is called after each statement with how many are done.
+    """
+    ensure_tables(conn)
+    for table in ("xlang_links", "xlang_postings", "xlang_df", "xlang_docs"):
+        conn.execute(f"DELETE FROM {table}")
+    _DF.clear()
+    ordered = sorted(docs, key=lambda d: (d.published or "", d.id))
+    for done, doc in enumerate(ordered, start=1):
+        index_and_link(conn, doc)
+        if progress is not None:
+            progress(done)
+    flush(conn)
+    return int(conn.execute("SELECT count(*) FROM xlang_links").fetchone()[0])

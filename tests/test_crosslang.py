@@ -1,0 +1,317 @@
+"""Cross-language links (archive/links/crosslang.py) on statements written for these tests.
+
+A Chinese statement of our own invention, its English translation, an English news report
+about it, and same-day statements on neighbouring subjects, in a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.links.crosslang import (
+    Doc,
+    Link,
+    ensure_tables,
+    flush,
+    index_and_link,
+    links_of,
+    rebuild,
+)
+
+DAY = "2031-11-03"
+NEXT_DAY = "2031-11-04"
+
+ORIGINAL = Doc(
+    id="zh-ship",
+    language="zh",
+    title="外交部发言人就中国船员遇险事答记者问",
+    published=DAY,
+    text=(
+        "问：据报道，11月3日，一艘载有27名中国船员的货轮在南太平洋沉没。中方有何回应？\n"
+        "答：中方对此高度关注。事故发生后，中国驻斐济使馆立即启动应急机制，协调当地救援力量"
+        "开展搜救。截至目前，已有19名船员获救，8人仍下落不明。\n"
+        "我们向遇难者家属表示深切慰问，并要求有关船运公司全力配合调查，妥善处理善后事宜。"
+        "中方感谢斐济政府和新西兰海军提供的帮助。"
+    ),
+)
+TRANSLATION = Doc(
+    id="en-ship-translation",
+    language="en",
+    title="Foreign Ministry Spokesperson's Remarks on the Chinese Crew in Distress",
+    published=DAY,
+    text=(
+        "Q: It is reported that on November 3, a cargo ship carrying 27 Chinese crew members "
+        "sank in the South Pacific. What is China's response?\n"
+        "A: China is highly concerned about this. After the accident, the Chinese Embassy in "
+        "Fiji immediately activated its emergency mechanism and coordinated local rescue "
+        "forces in the search and rescue operation. So far, 19 crew members have been rescued "
+        "and 8 remain missing.\n"
+        "We express our deep condolences to the families of the victims, and ask the shipping "
+        "company concerned to fully cooperate with the investigation and properly handle the "
+        "aftermath. China thanks the government of Fiji and the New Zealand navy for their help."
+    ),
+)
+REPORT = Doc(
+    id="en-ship-report",
+    language="en",
+    title="China urges shipping firm to cooperate after cargo ship sinks off Fiji",
+    published=NEXT_DAY,
+    text=(
+        "BEIJING, Nov. 4 -- China's foreign ministry said it was highly concerned about the "
+        "sinking of a cargo ship carrying 27 Chinese crew members in the South Pacific.\n"
+        "Nineteen crew members have been rescued and eight remain missing, a ministry "
+        "spokesperson told reporters, adding that the Chinese embassy in Fiji had activated "
+        "its emergency mechanism.\n"
+        "The spokesperson said China thanked Fiji and the New Zealand navy for their help and "
+        "asked the shipping company to cooperate with the investigation, according to a "
+        "transcript.\n"
+        "Maritime officials said search operations would continue, and insurers said the "
+        "vessel had passed an inspection earlier this year."
+    ),
+)
+# Same day, neighbouring subjects: a Chinese statement on fisheries talks and its English
+# translation, and an English statement on a typhoon.
+OTHER_ORIGINAL = Doc(
+    id="zh-fish",
+    language="zh",
+    title="外交部发言人就中日渔业谈判答记者问",
+    published=DAY,
+    text=(
+        "问：中日渔业联合委员会第12轮会议今天在东京结束。你能否介绍有关情况？\n"
+        "答：双方就东海渔业资源养护、渔船作业秩序等问题深入交换意见，同意继续加强海上执法合作。"
+        "中方愿同日方一道，维护东海渔业生产秩序。\n"
+        "我们希望双方渔民遵守有关协定，共同保护海洋环境。"
+    ),
+)
+OTHER_TRANSLATION = Doc(
+    id="en-fish-translation",
+    language="en",
+    title="Foreign Ministry Spokesperson's Remarks on China-Japan Fisheries Talks",
+    published=DAY,
+    text=(
+        "Q: The 12th meeting of the China-Japan Joint Fisheries Commission concluded in Tokyo "
+        "today. Could you share more details?\n"
+        "A: The two sides had an in-depth exchange of views on the conservation of fishery "
+        "resources in the East China Sea and the operating order of fishing boats, and agreed "
+        "to continue to strengthen cooperation on maritime law enforcement. China is ready to "
+        "work with Japan to maintain the order of fishery production in the East China Sea.\n"
+        "We hope fishermen of both sides will abide by the relevant agreements and jointly "
+        "protect the marine environment."
+    ),
+)
+TYPHOON = Doc(
+    id="en-typhoon",
+    language="en",
+    title="Typhoon disrupts shipping in the South China Sea",
+    published=DAY,
+    text=(
+        "Q: A typhoon is expected to make landfall in southern China this week. Are Chinese "
+        "ships and ports prepared?\n"
+        "A: The relevant authorities have issued warnings and ordered vessels to return to "
+        "port. Ferry services between the mainland and the islands have been suspended.\n"
+        "We call on the public to follow the guidance of local governments and stay away "
+        "from the coast until the storm has passed."
+    ),
+)
+# Hostile: an unrelated text dressed as the translation: the same numbers and dates, as
+# many paragraphs, about the length of a translation, published the same day.
+NUMBER_STUFFED = Doc(
+    id="en-stuffed",
+    language="en",
+    title="Quarterly port statistics",
+    published=DAY,
+    text=(
+        "Q: The port authority published figures on November 3: 27 berths, 19 cranes and 8 "
+        "new warehouses. Could you give us the numbers for 27 terminals and 19 routes?\n"
+        "A: Container throughput rose as 8 carriers added 27 weekly services to 19 "
+        "destinations; the November 3 figures show 8 records broken over the quarter, and "
+        "volumes at 27 terminals grew for the 19th month in a row.\n"
+        "Revenue from 8 toll roads, 27 parking areas and 19 logistics parks also increased, "
+        "the figures of November 3 show, with 8 further projects planned for next year."
+    ),
+)
+SAME_DAY = [ORIGINAL, OTHER_ORIGINAL, OTHER_TRANSLATION, TYPHOON, NUMBER_STUFFED]
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(tmp_path / "archive.db")
+    ensure_tables(connection)
+    yield connection
+    connection.close()
+
+
+def index_all(conn: sqlite3.Connection, docs: list[Doc]) -> None:
+    for doc in docs:
+        index_and_link(conn, doc)
+        conn.commit()
+
+
+def all_links(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    return set(conn.execute("SELECT original_id, other_id, relation FROM xlang_links"))
+
+
+def test_translation_and_report_are_linked_from_the_original(conn: sqlite3.Connection) -> None:
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+
+    assert all_links(conn) == {
+        ("zh-ship", "en-ship-translation", "translation"),
+        ("zh-ship", "en-ship-report", "report"),
+        ("zh-fish", "en-fish-translation", "translation"),
+    }
+    by_other = {link.other_id: link for link in links_of(conn, "zh-ship")}
+    translation = by_other["en-ship-translation"]
+    assert translation.original_id == "zh-ship"
+    # The evidence names what an archivist can check: numbers, matched terms, dates, shape.
+    assert translation.evidence.startswith("translation (score ")
+    for part in ("5 shared numbers/dates", "Nov 3", "27", "same day", "paragraphs 3/3"):
+        assert part in translation.evidence
+    assert re.search(r"\d+ dictionary-matched terms \(\w+", translation.evidence)
+    assert re.search(r"length ratio [345]\.\d", translation.evidence)
+    report = by_other["en-ship-report"]
+    assert "1 day later" in report.evidence
+    assert report.score > 0
+    # Seen from the English side, the same link.
+    assert [(x.original_id, x.relation) for x in links_of(conn, "en-ship-report")] == [
+        ("zh-ship", "report")
+    ]
+
+
+def test_original_arriving_after_its_translation_and_report(conn: sqlite3.Connection) -> None:
+    """English versions often come first: the Chinese statement claims them when it arrives."""
+    index_all(conn, [TRANSLATION, REPORT, TYPHOON, NUMBER_STUFFED, OTHER_TRANSLATION])
+    assert all_links(conn) == set()
+
+    links = index_and_link(conn, ORIGINAL)
+
+    assert {(x.other_id, x.relation) for x in links} == {
+        ("en-ship-translation", "translation"),
+        ("en-ship-report", "report"),
+    }
+
+
+def test_numbers_alone_make_no_translation(conn: sqlite3.Connection) -> None:
+    """A text stuffed with the original's numbers and dates, shaped like a translation."""
+    index_all(conn, SAME_DAY)
+
+    assert not any(other == "en-stuffed" for _, other, _ in all_links(conn))
+    assert links_of(conn, "en-stuffed") == []
+
+
+def test_no_link_to_itself_or_within_one_language(conn: sqlite3.Connection) -> None:
+    twin = Doc("zh-ship-copy", "zh", ORIGINAL.title, ORIGINAL.text, DAY)
+    english_twin = Doc("en-ship-copy", "en", TRANSLATION.title, TRANSLATION.text, DAY)
+    index_all(conn, [ORIGINAL, twin, TRANSLATION, english_twin])
+
+    for original, other, _ in all_links(conn):
+        assert original != other
+        assert original.startswith("zh-") and other.startswith("en-")
+    # Each English statement has at most one original, even when the Chinese one is there twice.
+    others = [other for _, other, _ in all_links(conn)]
+    assert sorted(others) == sorted(set(others))
+    assert set(others) == {"en-ship-translation", "en-ship-copy"}
+
+
+def test_linking_is_idempotent(conn: sqlite3.Connection) -> None:
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+    before = set(conn.execute("SELECT * FROM xlang_links"))
+    docs_before = conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0]
+
+    again = index_and_link(conn, TRANSLATION)
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+
+    assert set(conn.execute("SELECT * FROM xlang_links")) == before
+    assert conn.execute("SELECT count(*) FROM xlang_docs").fetchone()[0] == docs_before
+    assert [(x.original_id, x.relation) for x in again] == [("zh-ship", "translation")]
+
+
+def test_a_later_process_goes_on_where_the_first_stopped(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """Term counts written by `flush` carry over: a second connection links as one would."""
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+    expected = all_links(conn)
+    path = tmp_path / "split.db"
+    first = sqlite3.connect(path)
+    index_all(first, SAME_DAY)
+    flush(first)
+    first.commit()
+    first.close()
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM xlang_df").fetchone()[0] > 100
+
+    second = sqlite3.connect(path)
+    index_all(second, [TRANSLATION, REPORT])
+
+    assert all_links(second) == expected
+    second.close()
+
+
+def test_rebuild_gives_the_links_of_arrival_in_date_order(conn: sqlite3.Connection) -> None:
+    index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
+    incremental = all_links(conn)
+    seen: list[int] = []
+
+    # Given in any order, rebuilt in date order; the old tables are forgotten first.
+    made = rebuild(conn, reversed([*SAME_DAY, TRANSLATION, REPORT]), progress=seen.append)
+    conn.commit()
+
+    assert all_links(conn) == incremental
+    assert made == len(incremental)
+    assert seen == list(range(1, len(SAME_DAY) + 3))
+
+
+def test_statements_we_cannot_link_are_left_alone(conn: sqlite3.Connection) -> None:
+    french = Doc("fr-1", "fr", "Déclaration", "Le ministère a publié 27 chiffres.", DAY)
+    undated = Doc("en-undated", "en", "", TRANSLATION.text, None)
+    index_all(conn, [ORIGINAL, french, undated])
+
+    assert index_and_link(conn, french) == []
+    assert index_and_link(conn, undated) == []
+    assert conn.execute("SELECT statement_id FROM xlang_docs").fetchall() == [("zh-ship",)]
+    assert all_links(conn) == set()
+
+
+def test_link_fields() -> None:
+    link = Link("zh-1", "en-1", "translation", 0.3, "why")
+    assert (link.original_id, link.other_id, link.relation) == ("zh-1", "en-1", "translation")
+
+
+def test_scorer_prints_goals_and_misses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m bench.crosslang DIR` on a measuring folder made of the statements above."""
+    from bench.crosslang import main
+
+    docs = [*SAME_DAY, TRANSLATION, REPORT]
+    lines = [
+        json.dumps(
+            {"id": d.id, "lang": d.language, "title": d.title, "date": d.published, "text": d.text},
+            ensure_ascii=False,
+        )
+        for d in docs
+    ]
+    (tmp_path / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gold = [
+        {"zh": "zh-ship", "en": "en-ship-translation", "kind": "translation"},
+        {"zh": "zh-ship", "en": "en-ship-report", "kind": "report"},
+        {"zh": "zh-ship", "en": "en-typhoon", "kind": "report"},  # a link it must miss
+    ]
+    (tmp_path / "links.json").write_text(json.dumps(gold), encoding="utf-8")
+
+    assert main([str(tmp_path)]) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"translation precision\s+≥ 0.98\s+0.500\s", out)  # zh-fish is not gold
+    assert re.search(r"report recall\s+≥ 0.70\s+0.500\s", out)
+    assert "missed report: zh-ship → en-typhoon" in out
+    assert "wrong translation: zh-fish → en-fish-translation (no such link)" in out
+
+
+def test_scorer_refuses_a_folder_without_documents(tmp_path: Path) -> None:
+    from bench.crosslang import main
+
+    assert main([str(tmp_path)]) == 2

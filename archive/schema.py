@@ -164,7 +164,7 @@ TABLES: dict[str, Table] = {
         indexes=[["related_id"]],
     ),
     BODIES: Table({"sha256": str, "size": int, "body_gz": bytes}, pk="sha256"),
-    # Reprint detection (archive/reprints.py): each statement's MinHash signature, and its
+    # Reprint detection (archive/links/reprints.py): each statement's MinHash signature, and its
     # LSH bucket in every band, looked up by (band, bucket).
     MINHASHES: Table({"statement_id": str, "signature": bytes}, pk="statement_id"),
     MINHASH_BANDS: Table(

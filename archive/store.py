@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive import diff, reprints, schema, search
+from archive import diff, schema, search
 from archive.cleaned import Cleaned
 from archive.fetched import Fetched, header, utc_now
 from archive.identity import canonical_url, statement_id, text_fingerprint
+from archive.links import reprints
 from archive.recheck import RecheckSchedule, next_check
 from archive.statuses import (
     CHANGED,

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from archive import reprints, search
+from archive import search
+from archive.links import reprints
 from archive.schema import SCHEMA_VERSION, open_archive
 
 CACHE = Path(__file__).parent / ".cache"

@@ -86,9 +86,9 @@ def pipeline_parts(generated: GeneratedSite, work: Path, sample: int = 500) -> d
     """Where a page's time goes, each part alone in this process on `sample` pages:
     `clean_page` (what the workers run) and `Archive.record_page` (what the reactor runs),
     with the MinHash signature record_page computes on its own."""
-    from archive import reprints
     from archive.clean import Hints, clean_page
     from archive.fetched import Fetched
+    from archive.links import reprints
     from archive.store import Archive
 
     hints = Hints(issuer="Ministry of Foreign Affairs")

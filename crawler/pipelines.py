@@ -20,7 +20,7 @@ from archive.clean import Cleaned, clean_page
 from archive.fetched import Fetched, FetchFailed
 from archive.ingest import ArchiveBusy, IngestSettings, Session, cleaning_failed, ingest
 from archive.ingest import needs_cleaning as ingest_needs_cleaning
-from archive.reprints import signed
+from archive.links.reprints import signed
 from archive.workers import WorkerDied
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def extraction_pool(workers: int) -> Executor:
         # forkserver: forking a process that runs the reactor's threads is unsafe; the
         # server imports the cleaner once, so every worker starts with it loaded.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["archive.clean", "archive.reprints"])
+        context.set_forkserver_preload(["archive.clean", "archive.links.reprints"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
     return _pool
 
@@ -117,7 +117,7 @@ class ArchivePipeline:
         """Clean and sign a page in a worker process; a cleaner crash is recorded, not fatal."""
         assert self.session is not None
         try:
-            # Workers import only archive.clean and archive.reprints, never Scrapy.
+            # Workers import only archive.clean and archive.links.reprints, never Scrapy.
             future = extraction_pool(self.workers).submit(
                 signed,
                 clean_page,

@@ -23,7 +23,6 @@ from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_h
 from archive.web import captured, diffview, queries
 
 PLUGIN = "communique"
-STATIC_MOUNT = "communique-static"
 MAX_CAPTURES = 200
 SEARCH_PARAM = "_q"  # table pages: ?_q= searches with the CJK-capable index
 
@@ -142,8 +141,9 @@ def filters_from_request(request: Any, table: str, datasette: Any, database: str
 
 
 @hookimpl
-def extra_css_urls() -> list[str]:
-    return [f"/{STATIC_MOUNT}/communique.css"]
+def extra_css_urls(datasette: Any) -> list[str]:
+    # static/ beside the package, served by Datasette for the `communique` entry point
+    return [datasette.urls.static_plugins(PLUGIN, "communique.css")]
 
 
 @hookimpl

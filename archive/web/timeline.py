@@ -21,7 +21,7 @@ from archive import statuses
 MAX_WEEKS = 52  # the home page shows the last year at most
 MIN_WEEKS = 8  # and never fewer weeks than this, so one busy week is not one fat bar
 WIDTH = 720
-LEFT = 44  # room for the lane names
+LEFT = 64  # room for the lane names
 RIGHT = 8
 
 COLOURS = {
@@ -258,10 +258,12 @@ def statement_chart(
     first, last = min(times).astimezone(UTC), max(times).astimezone(UTC)
     if last - first < timedelta(hours=1):  # one moment: centre it on a day
         first, last = first - timedelta(hours=12), last + timedelta(hours=12)
-    span = (last - first).total_seconds()
+    # a margin either side, so the latest version has room to show and be clicked
+    margin = (last - first) * 0.04
+    start, span = first - margin, (last - first + 2 * margin).total_seconds()
 
     def x(when: datetime) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * (when - first).total_seconds() / span
+        return LEFT + (WIDTH - LEFT - RIGHT) * (when - start).total_seconds() / span
 
     top, band = 18, 16
     axis = top + band
@@ -272,8 +274,10 @@ def statement_chart(
         _text("captures", x=LEFT - 4, y=axis + 25, text_anchor="end", fill=COLOURS["capture"]),
     ]
     for n, (version, seen) in enumerate(spans):
-        following = spans[n + 1][1] if n + 1 < len(spans) else last
-        left, right = x(seen), max(x(following), x(seen) + 3)
+        left = x(seen)
+        # a version lasts until the next one; the latest is the text as of the last check
+        right = x(spans[n + 1][1]) if n + 1 < len(spans) else WIDTH - RIGHT
+        right = max(right, left + 3)
         number = version.get("version")
         added, removed = version.get("chars_added"), version.get("chars_removed")
         change = f"; +{added} −{removed} characters" if n and added is not None else ""
@@ -289,7 +293,7 @@ def statement_chart(
                     x=f"{left:.1f}", y=top, width=f"{right - left:.1f}", height=band,
                     fill=COLOURS["versions"][n % 2],
                 ),
-                _text(f"v{number}", x=f"{left + 2:.1f}", y=top - 4, fill=COLOURS["axis"]),
+                _text(f"v{number}", x=f"{left:.1f}", y=top - 4, fill=COLOURS["axis"]),
             )
         )  # fmt: skip
     dated_changes = [(c, t) for c in changes if (t := moment(c.get("at")))]
@@ -323,9 +327,12 @@ def statement_chart(
         Markup('<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>').format(
             LEFT, axis, WIDTH - RIGHT, axis, COLOURS["axis"]
         ),
-        _text(first.strftime("%Y-%m-%d %H:%M"), x=LEFT, y=height - 2, fill=COLOURS["axis"]),
         _text(
-            last.strftime("%Y-%m-%d %H:%M UTC"), x=WIDTH - RIGHT, y=height - 2,
+            first.strftime("%Y-%m-%d %H:%M"), x=f"{x(first):.1f}", y=height - 2,
+            fill=COLOURS["axis"],
+        ),
+        _text(
+            last.strftime("%Y-%m-%d %H:%M UTC"), x=f"{x(last):.1f}", y=height - 2,
             text_anchor="end", fill=COLOURS["axis"],
         ),
     ]  # fmt: skip

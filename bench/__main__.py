@@ -2,7 +2,8 @@
 
 In order: crawl (throughput R, T, P and memory on a generated site), recrawl (a second,
 no-change crawl of that site and of the demo sources), search (Datasette against sqlite3
-on 100k statements), store (add one statement at 10k and 100k). `--large` adds 1M
+on 100k statements), store (add one statement at 10k and 100k), feeds (Atom feeds, the
+home page's timelines and a statement page on 100k statements). `--large` adds 1M
 statements to search and store. Figures only: nothing passes or fails.
 """
 
@@ -18,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, recrawl, search_speed, store_growth
+from bench import crawl_speed, feed_speed, recrawl, search_speed, store_growth
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "store")
+BENCHMARKS = ("crawl", "recrawl", "search", "store", "feeds")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -107,6 +108,19 @@ def store_rows(growth: dict[str, Any], sizes: list[int]) -> list[Row]:
     return rows
 
 
+def feed_rows(result: dict[str, Any]) -> list[Row]:
+    size = f"{result['statements']:,}"
+    rows: list[Row] = [
+        (f"feeds {size}: {label}", f"{page['ms']} ms", "")
+        for label, page in result["pages"].items()
+    ]
+    sql = ", ".join(f"{name} {ms}" for name, ms in result["sql_ms"].items())
+    rows.append((f"feeds {size}: feed SQL in sqlite3", f"{sql} ms", ""))
+    charts = ", ".join(f"{name} {ms}" for name, ms in result["timeline_sql_ms"].items())
+    rows.append((f"feeds {size}: timeline SQL in sqlite3", f"{charts} ms", ""))
+    return rows
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     width = max(len(r[0]) for r in rows)
@@ -184,6 +198,12 @@ def main() -> None:
             report["store_growth"] = growth
             rows = store_rows(growth, sizes)
             print_table("Add one statement (record_page: dedup, version, LSH reprints)", rows)
+            table += rows
+        if "feeds" in chosen:
+            result = feed_speed.run(work, 100_000)
+            report["feeds"] = result
+            rows = feed_rows(result)
+            print_table("Atom feeds and timelines, 100,000 statements (median)", rows)
             table += rows
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)

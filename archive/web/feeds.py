@@ -64,16 +64,17 @@ def entry_id(statement_id: str, *event: str) -> str:
 
 _SOURCE = "(:source = '' or s.source_id = :source)"
 
+# A statement's first version is first seen when the statement is, and versions have an
+# index on first_seen: statements do not, and a scan of them reads every text.
 NEWEST_SQL = f"""
 select s.id, s.title, s.issuer, s.published, s.source_id, src.name as source_name,
-  s.first_seen as at, s.text as excerpt
-from statements s left join sources src on src.id = s.source_id
-where s.rowid in (
-  select s.rowid from statements s
-  where s.first_seen is not null and {_SOURCE}
-  order by s.first_seen desc, s.id desc limit :limit
-)
-order by s.first_seen desc, s.id desc
+  v.first_seen as at, s.text as excerpt
+from versions v
+cross join statements s on s.id = v.statement_id
+left join sources src on src.id = s.source_id
+where v.version = 1 and v.first_seen is not null and {_SOURCE}
+order by v.first_seen desc, v.id desc
+limit :limit
 """
 
 EDITED_SQL = f"""
@@ -81,7 +82,7 @@ select s.id, s.title, s.issuer, s.published, s.source_id, src.name as source_nam
   v.version, v.first_seen as at, v.chars_added, v.chars_removed, v.diff,
   v.title as new_title, v.text as new_text, p.title as old_title, p.text as old_text
 from versions v
-join statements s on s.id = v.statement_id
+cross join statements s on s.id = v.statement_id
 left join sources src on src.id = s.source_id
 left join versions p on p.statement_id = v.statement_id and p.version = v.version - 1
 where v.version > 1 and coalesce(v.origin, 'crawl') = 'crawl' and v.first_seen is not null
@@ -94,7 +95,7 @@ GONE_SQL = f"""
 select s.id, s.title, s.issuer, s.published, s.source_id, src.name as source_name,
   c.status, c.reason, c.at
 from status_changes c
-join statements s on s.id = c.statement_id
+cross join statements s on s.id = c.statement_id
 left join sources src on src.id = s.source_id
 where {statuses.gone_sql("c.status")} and c.at is not null and {_SOURCE}
 order by c.at desc, c.id desc

@@ -99,27 +99,33 @@ class SourceWeeks:
 
 _WEEK = "date({}, '-6 days', 'weekday 1')"  # the Monday on or before a date
 
+# Each query reads only what its weeks need through an index: a statement row is large (its
+# text), so a scan of the table costs seconds on a big archive (see `make bench`).
 SOURCES_SQL = """
-select src.id, src.name, count(s.id) as total
-from sources src left join statements s on s.source_id = src.id
-group by src.id order by src.id
+select src.id, src.name,
+  (select count(*) from statements s where s.source_id = src.id) as total
+from sources src order by src.id
 """
 STATEMENT_WEEKS_SQL = f"""
 select source_id, week, count(*) as n from (
   select source_id, {_WEEK.format("coalesce(date(published), date(first_seen))")} as week
-  from statements
+  from statements where published >= :start
+  union all
+  select source_id, {_WEEK.format("date(first_seen)")} as week
+  from statements where published is null
 ) where week between :start and :end group by source_id, week
 """
+# CROSS JOIN keeps SQLite from starting with a scan of the statements.
 EDIT_WEEKS_SQL = f"""
 select s.source_id, {_WEEK.format("date(v.first_seen)")} as week, count(*) as n
-from versions v join statements s on s.id = v.statement_id
+from versions v cross join statements s on s.id = v.statement_id
 where v.version > 1 and coalesce(v.origin, 'crawl') = 'crawl'
   and v.first_seen >= :start
 group by s.source_id, week
 """
 GONE_WEEKS_SQL = f"""
 select s.source_id, {_WEEK.format("date(c.at)")} as week, count(*) as n
-from status_changes c join statements s on s.id = c.statement_id
+from status_changes c cross join statements s on s.id = c.statement_id
 where {statuses.gone_sql("c.status")} and c.at >= :start
 group by s.source_id, week
 """
@@ -134,7 +140,13 @@ async def source_weeks(db: Any) -> tuple[list[date], list[SourceWeeks]]:
     names = set(await db.table_names())
     if not {"statements", "sources"} <= names:
         return [], []
-    checked = moment((await _rows(db, "select max(last_seen) from statements"))[0][0])
+    # The archive's last check: its latest capture (an index lookup), or, in an archive
+    # without captures, the statements' last sighting (a scan).
+    checked = None
+    if "captures" in names:
+        checked = moment((await _rows(db, "select max(fetched_at) from captures"))[0][0])
+    if checked is None:
+        checked = moment((await _rows(db, "select max(last_seen) from statements"))[0][0])
     sources = {
         row["id"]: SourceWeeks(row["id"], row["name"] or row["id"], total=row["total"])
         for row in await _rows(db, SOURCES_SQL)

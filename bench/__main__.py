@@ -118,6 +118,13 @@ def feed_rows(result: dict[str, Any]) -> list[Row]:
     rows.append((f"feeds {size}: feed SQL in sqlite3", f"{sql} ms", ""))
     charts = ", ".join(f"{name} {ms}" for name, ms in result["timeline_sql_ms"].items())
     rows.append((f"feeds {size}: timeline SQL in sqlite3", f"{charts} ms", ""))
+    rows.append(
+        (
+            f"feeds {size}: home page's span query (not the charts)",
+            f"{result['home_other_sql_ms']} ms",
+            "",
+        )
+    )
     return rows
 
 

@@ -119,5 +119,11 @@ def run(work: Path, count: int) -> dict[str, Any]:
             ("gone per week", timeline.GONE_WEEKS_SQL),
         )
     }
+    # What else the home page reads (archive/web/plugin.py), to tell the charts' share.
+    results["home_other_sql_ms"] = time_sql(
+        path,
+        "select min(published), max(published), max(last_seen) from statements",
+        {},
+    )
     path.unlink(missing_ok=True)
     return results

@@ -108,7 +108,8 @@ from sources src order by src.id
 """
 STATEMENT_WEEKS_SQL = f"""
 select source_id, week, count(*) as n from (
-  select source_id, {_WEEK.format("coalesce(date(published), date(first_seen))")} as week
+  select source_id,
+    {_WEEK.format("coalesce(date(substr(published, 1, 10)), date(first_seen))")} as week
   from statements where published >= :start
   union all
   select source_id, {_WEEK.format("date(first_seen)")} as week

@@ -1,4 +1,8 @@
-"""Serve an archive file with Datasette, configured from config/datasette.yml."""
+"""Serve an archive file with Datasette and the archive's plugin (the `communique` entry point).
+
+The plugin brings its pages, templates, CSS and metadata (archive/web/datasette.yml) by
+itself, so a plain `datasette archive.db` works too; this adds the settings and modes.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +19,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import yaml
-
 from archive.schema import STATEMENTS, UnusableDatabase
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-METADATA_PATH = REPO_ROOT / "config" / "datasette.yml"
-WEB_DIR = Path(__file__).resolve().parent / "web"
-PLUGINS_DIR = WEB_DIR / "plugins"
-TEMPLATES_DIR = WEB_DIR / "templates"
-STATIC_DIR = WEB_DIR / "static"
-STATIC_MOUNT = "communique-static"  # served at /communique-static/, see archive/web/plugin.py
+from archive.web.metadata import for_database
 
 # Settings passed as `--setting NAME VALUE`; values are strings as on a command line.
 SETTINGS: dict[str, str] = {
@@ -80,24 +75,17 @@ def check_archive(db_path: Path) -> None:
 
 def database_metadata(
     db_path: Path,
-    metadata_path: Path = METADATA_PATH,
     *,
     public: bool = False,
     replay_url: str | None = None,
 ) -> dict[str, Any]:
-    """Return the metadata with its one database entry keyed by db_path's stem.
+    """Return the plugin's metadata with its one database entry keyed by db_path's stem.
 
-    Datasette names a database after its file stem and looks metadata up by that exact
-    name (there is no wildcard), so the entry must carry the real stem to apply. With
-    public, arbitrary SQL is refused for everyone (`allow_sql` nobody). replay_url (a
+    With public, arbitrary SQL is refused for everyone (`allow_sql` nobody). replay_url (a
     pywb collection) goes to the plugin's config, for its "View as captured" links.
     """
-    metadata: dict[str, Any] = yaml.safe_load(metadata_path.read_text(encoding="utf-8"))
-    databases = metadata.get("databases") or {}
-    if len(databases) != 1:
-        raise ValueError(f"{metadata_path}: expected exactly one database entry")
-    (entry,) = databases.values()
-    metadata["databases"] = {db_path.stem: entry}
+    metadata = for_database(db_path.stem)
+    entry = metadata["databases"][db_path.stem]
     if public:
         metadata["allow_sql"] = False
         entry["allow_sql"] = False
@@ -159,8 +147,6 @@ def datasette_args(
     args = [sys.executable, "-m", "datasette", "serve"]
     args += ["-i", str(db_path)] if public else [str(db_path)]
     args += ["--metadata", str(metadata), "--host", host, "--port", str(port)]
-    args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
-    args += ["--static", f"{STATIC_MOUNT}:{STATIC_DIR}"]
     settings = {**SETTINGS, **PUBLIC_SETTINGS} if public else SETTINGS
     for name, value in settings.items():
         args += ["--setting", name, value]

@@ -4,7 +4,8 @@ In order: crawl (throughput R, T, P and memory on a generated site), recrawl (a 
 no-change crawl of that site and of the demo sources), search (raw SQLite, the Search page
 and the statements table's search box on 100k statements of `bench.corpus`), csv (the
 full statements CSV, streamed by Datasette and written by `communique export`), store
-(add one statement, and bytes per statement, at 10k and 100k). `--large` adds 1M
+(add one statement, and bytes per statement, at 10k and 100k), feeds (Atom feeds, the
+home page's timelines and a statement page on 100k statements). `--large` adds 1M
 statements to search, csv and store. Figures only: nothing passes or fails; the goals of
 issue 18 are printed beside what was measured.
 """
@@ -21,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, csv_speed, recrawl, search_speed, store_growth
+from bench import crawl_speed, csv_speed, feed_speed, recrawl, search_speed, store_growth
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store")
+BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "feeds")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -226,6 +227,26 @@ def goals(report: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def feed_rows(result: dict[str, Any]) -> list[Row]:
+    size = f"{result['statements']:,}"
+    rows: list[Row] = [
+        (f"feeds {size}: {label}", f"{page['ms']} ms", "")
+        for label, page in result["pages"].items()
+    ]
+    sql = ", ".join(f"{name} {ms}" for name, ms in result["sql_ms"].items())
+    rows.append((f"feeds {size}: feed SQL in sqlite3", f"{sql} ms", ""))
+    charts = ", ".join(f"{name} {ms}" for name, ms in result["timeline_sql_ms"].items())
+    rows.append((f"feeds {size}: timeline SQL in sqlite3", f"{charts} ms", ""))
+    rows.append(
+        (
+            f"feeds {size}: home page's span query (not the charts)",
+            f"{result['home_other_sql_ms']} ms",
+            "",
+        )
+    )
+    return rows
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     width = max(len(r[0]) for r in rows)
@@ -313,6 +334,12 @@ def main() -> None:
             report["store_growth"] = growth
             rows = store_rows(growth, sizes)
             print_table("Add one statement (record_page) and bytes per statement", rows)
+            table += rows
+        if "feeds" in chosen:
+            result = feed_speed.run(work, 100_000)
+            report["feeds"] = result
+            rows = feed_rows(result)
+            print_table("Atom feeds and timelines, 100,000 statements (median)", rows)
             table += rows
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)

@@ -129,7 +129,7 @@ def running_datasette(db_path: Path, metadata_dir: Path, public: bool = False) -
 
 def datasette_app(db_path: Path, public: bool = False) -> Any:
     """The archive's Datasette in this process, configured as `communique serve` does, for
-    tests that drive it through `ds.client`."""
+    tests that drive it through `ds.client` (the plugin comes from its entry point)."""
     from datasette.app import Datasette
 
     from archive import serve
@@ -142,8 +142,5 @@ def datasette_app(db_path: Path, public: bool = False) -> Any:
     return Datasette(
         [str(db_path)],
         metadata=serve.database_metadata(db_path, public=public),
-        plugins_dir=str(serve.PLUGINS_DIR),
-        template_dir=str(serve.TEMPLATES_DIR),
-        static_mounts=[(serve.STATIC_MOUNT, str(serve.STATIC_DIR))],
         settings=settings,
     )

@@ -34,7 +34,14 @@ def imported(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            # `from package import submodule` imports the submodule (the package's
+            # __init__ only implicitly); `from module import name` imports the module.
+            names = [
+                f"{node.module}.{alias.name}"
+                if f"{node.module}.{alias.name}" in MODULES
+                else node.module
+                for alias in node.names
+            ]
         for name in names:
             while name and name not in MODULES:
                 name = name.rpartition(".")[0]

@@ -25,11 +25,8 @@ import pytest
 from archive.schema import UnusableDatabase, open_archive
 from archive.search import rebuild_search_index
 from archive.serve import (
-    METADATA_PATH,
-    PLUGINS_DIR,
     PUBLIC_SETTINGS,
     SETTINGS,
-    TEMPLATES_DIR,
     ArchiveNotFound,
     database_metadata,
     datasette_args,
@@ -204,7 +201,7 @@ def test_metadata_file_is_keyed_by_the_database_stem(tmp_path: Path, stem: str) 
 
 
 def test_metadata_config_describes_every_table() -> None:
-    metadata = database_metadata(Path("whatever.db"), METADATA_PATH)
+    metadata = database_metadata(Path("whatever.db"))
     tables = metadata["databases"]["whatever"]["tables"]
     for table in TABLES:
         assert tables[table]["title"], table
@@ -433,12 +430,10 @@ def settings_of(args: list[str]) -> dict[str, str]:
     return {args[i + 1]: args[i + 2] for i, arg in enumerate(args) if arg == "--setting"}
 
 
-def test_args_load_the_plugin_and_templates(tmp_path: Path) -> None:
+def test_args_leave_the_plugin_to_its_entry_point(tmp_path: Path) -> None:
     args = datasette_args(tmp_path / "archive.db", metadata_dir=tmp_path / "md")
-    assert args[args.index("--plugins-dir") + 1] == str(PLUGINS_DIR)
-    assert args[args.index("--template-dir") + 1] == str(TEMPLATES_DIR)
-    assert (PLUGINS_DIR / "communique.py").is_file()
-    assert (TEMPLATES_DIR / "index.html").is_file()
+    # templates, CSS and hooks come with the installed package (tests/test_plugin_package.py)
+    assert not {"--plugins-dir", "--template-dir", "--static"} & set(args)
     assert args[args.index("--host") + 1] == "127.0.0.1"  # never all interfaces by default
 
 

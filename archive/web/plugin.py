@@ -27,10 +27,9 @@ from archive.search import (
     match_or_nothing,
     snippet_html,
 )
-from archive.web import captured, diffview, queries
+from archive.web import captured, diffview, feeds, queries, timeline
 
 PLUGIN = "communique"
-STATIC_MOUNT = "communique-static"
 MAX_CAPTURES = 200
 # The statements table's search box (?_search=, Datasette's own) and ?_q= (the name
 # earlier releases used) search with the CJK-capable index.
@@ -249,8 +248,9 @@ def extra_body_script(view_name: str, table: str | None) -> str:
 
 
 @hookimpl
-def extra_css_urls() -> list[str]:
-    return [f"/{STATIC_MOUNT}/communique.css"]
+def extra_css_urls(datasette: Any) -> list[str]:
+    # static/ beside the package, served by Datasette for the `communique` entry point
+    return [datasette.urls.static_plugins(PLUGIN, "communique.css")]
 
 
 @hookimpl
@@ -278,6 +278,10 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
     async def inner() -> dict[str, Any]:
         database = archive_database(datasette)
         found: dict[str, Any] = {"archive_database": database}
+        if database is not None:  # feed links for <head> and pages: feeds_for(source_id, name)
+            found["feeds_for"] = lambda source=None, name=None: feeds.links(
+                datasette, database, source, name
+            )
         if view_name != "index" or database is None:
             return found
         db = datasette.get_database(database)
@@ -288,6 +292,7 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
                 counts[table] = (await db.execute(f"select count(*) from {table}")).first()[0]
         found["archive_counts"] = counts
         found["gone_words"] = statuses.GONE_WORDS
+        found["source_timelines"] = await timeline.home(db)  # charts per source, with feeds
         found["browse_query"] = urlencode([("_col", column) for column in BROWSE_COLUMNS])
         if "statements" in names:
             found["archive_span"] = dict(
@@ -315,6 +320,7 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/(?P<database>[^/.]+)/statements/(?P<id>[^/.]+)$", statement_row),
         (r"^/(?P<database>[^/.]+)/capture/(?P<id>[0-9]+)/body$", capture_body),
         (r"^/(?P<database>[^/.]+)/search$", search_page),
+        feeds.ROUTE,  # /<db>/newest.atom, edited.atom, gone.atom (?source=ID)
     ]
 
 
@@ -415,6 +421,7 @@ async def statement_page(datasette: Any, request: Any) -> Response:
         "captures": captures,
         "max_captures": MAX_CAPTURES,
         "status_changes": changes,
+        "timeline": timeline.statement_chart(statement, versions, changes, captures),
         "related": related,
         "base": base,
         "statement_path": lambda sid: statement_path(datasette, database, sid),

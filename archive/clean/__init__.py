@@ -6,12 +6,20 @@ and any later re-extraction all call exactly this.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
+from unicodedata import is_normalized, normalize
 
 from lxml.html import HtmlElement
 
 from archive.clean import wechat
-from archive.clean.boilerplate import clean_lines, prune, unwrap_layout_tables
+from archive.clean.boilerplate import (
+    clean_lines,
+    drop_never_text,
+    prune,
+    unwrap_layout_tables,
+)
 from archive.clean.decode import decode_body
 from archive.clean.extract import Extracted, block_lines, layout, parse_html, run_trafilatura
 from archive.clean.keep import keep_for_precision, lift_summaries
@@ -74,8 +82,33 @@ def clean_page(
 ) -> Cleaned:
     """Decode, extract and tidy one fetched page.
 
-    `today` bounds plausible publication dates (defaults to the current UTC date).
+    `today` bounds plausible publication dates (defaults to the current UTC date). Every
+    text comes out in Unicode NFC: a page that switches between composed and decomposed
+    forms (`ü` as one code point or as `u` and a combining diaeresis) reads, hashes and
+    indexes the same either way.
     """
+    return _nfc(_clean(body, url, content_type, hints, today))
+
+
+def _nfc(cleaned: Cleaned) -> Cleaned:
+    changed: dict[str, Any] = {
+        name: normalize("NFC", value)
+        for name in ("title", "text", "issuer", "reason")
+        if (value := getattr(cleaned, name)) and not is_normalized("NFC", value)
+    }
+    fields = cleaned.wechat
+    if fields and any(not is_normalized("NFC", value) for value in fields.values()):
+        changed["wechat"] = {key: normalize("NFC", value) for key, value in fields.items()}
+    return replace(cleaned, **changed) if changed else cleaned
+
+
+def _clean(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    hints: Hints | None,
+    today: date | None,
+) -> Cleaned:
     hints = hints or Hints()
     today = today or datetime.now(UTC).date()
 
@@ -86,7 +119,9 @@ def clean_page(
         return Cleaned(status=STATUS_NOT_HTML, url=url, reason=not_html)
 
     decoded = decode_body(body, content_type)
-    root = parse_html(decoded.text)
+    # Composed forms before any rule reads the text: labels and dates match either way.
+    page = decoded.text if is_normalized("NFC", decoded.text) else normalize("NFC", decoded.text)
+    root = parse_html(page)
     if root is None:
         return Cleaned(
             status=STATUS_EMPTY,
@@ -99,8 +134,8 @@ def clean_page(
         for element in select(root, selector):
             drop_element(element)
 
-    is_wechat = wechat.is_wechat_url(url) or wechat.looks_like_wechat(decoded.text)
-    if is_wechat or len(decoded.text) <= MAX_GONE_PAGE_CHARS:
+    is_wechat = wechat.is_wechat_url(url) or wechat.looks_like_wechat(page)
+    if is_wechat or len(page) <= MAX_GONE_PAGE_CHARS:
         gone = wechat.find_gone(root, is_wechat)
         if gone is not None and not (is_wechat and wechat.has_article(root)):
             return Cleaned(
@@ -125,6 +160,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
     overrides = read_overrides(root, hints, today)
     body_elements = select(root, hints.body) if hints.body else []
 
+    drop_never_text(root)
     unwrap_layout_tables(root)
     notes = prune(root)
     if body_elements:
@@ -151,7 +187,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
         hints.timezone,
         today,
         body_start=notes.body_start,
-        guess=extracted.date,
+        guess=extracted.date_guess,
     )
     issuer = overrides.issuer or find_issuer(metas, notes.blocks) or hints.issuer
     language = choose_language(text, html_lang, hints.language)

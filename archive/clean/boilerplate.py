@@ -400,6 +400,17 @@ def unwrap_layout_tables(root: HtmlElement) -> None:
                 element.tag = "div"
 
 
+# Drawings and style sheets: never text, and every rule and both of trafilatura's passes
+# would walk them (an icon's SVG is dozens of elements; one page here had thousands).
+_NEVER_TEXT = ("svg", "style")
+
+
+def drop_never_text(root: HtmlElement) -> None:
+    """Remove the elements that can hold no statement text, before anything reads the tree."""
+    for element in list(root.iter(*_NEVER_TEXT)):
+        remove_element(element)
+
+
 def prune(root: HtmlElement) -> TreeNotes:
     """Remove boilerplate elements from the tree in place; note what was seen."""
     notes = TreeNotes()

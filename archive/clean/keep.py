@@ -101,15 +101,18 @@ def _card_paragraph(element: HtmlElement) -> HtmlElement | None:
 
 
 def _lone_link(paragraph: HtmlElement) -> HtmlElement | None:
-    """The link a paragraph consists of, if it is nothing else."""
-    if (
-        (paragraph.tag != "p" and paragraph.tag not in _HEADING_TAGS)
-        or len(paragraph) != 1
-        or paragraph[0].tag != "a"
-        or (paragraph.text or "").strip()
-    ):
+    """The link a paragraph consists of, if it is nothing else (line breaks aside)."""
+    if (paragraph.tag != "p" and paragraph.tag not in _HEADING_TAGS) or (
+        paragraph.text or ""
+    ).strip():
         return None
-    link = paragraph[0]
+    # `<p><br><a>…</a></p>`: a break left by the editor is not text.
+    children = [
+        child for child in paragraph if not (child.tag == "br" and not (child.tail or "").strip())
+    ]
+    if len(children) != 1 or children[0].tag != "a":
+        return None
+    link = children[0]
     return None if (link.tail or "").strip() else link
 
 

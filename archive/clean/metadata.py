@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -234,12 +234,13 @@ def find_published(
     tz_name: str | None = None,
     today: date | None = None,
     body_start: int | None = None,
-    guess: str | None = None,
+    guess: str | Callable[[], str | None] | None = None,
 ) -> str | None:
     """Publication date, best source first.
 
     Meta tags; a labelled date line (`发布时间：`, `Time:`); a bare date above the body;
-    an "updated" line; `guess` (trafilatura's); a bare date below the body (a notice's
+    an "updated" line; `guess` (trafilatura's, or a function giving it: asked only when it
+    comes to that); a bare date below the body (a notice's
     signing date). `blocks` are (text, where) pairs from the pruning pass: a bare date in a
     list or link belongs to another page, a labelled one only in a link does.
     """
@@ -256,9 +257,16 @@ def find_published(
         _labelled(_DATE_LABEL, dated, tz_name, today)
         or _bare(head, tz_name, today)
         or _labelled(_UPDATED_LABEL, dated, tz_name, today)
-        or (parse_date(guess, tz_name, today) if guess else None)
+        or _guessed(guess, tz_name, today)
         or _bare(tail, tz_name, today)
     )
+
+
+def _guessed(
+    guess: str | Callable[[], str | None] | None, tz_name: str | None, today: date | None
+) -> str | None:
+    value = guess() if callable(guess) else guess
+    return parse_date(value, tz_name, today) if value else None
 
 
 def find_issuer(metas: dict[str, str], blocks: Iterable[tuple[str, str]]) -> str | None:

@@ -114,6 +114,6 @@ def test_metadata_is_read_once_and_not_by_both_extraction_modes(
     assert root is not None
     result = extract.run_trafilatura(root, "https://example.gov/n/1.html", date(2025, 1, 1))
     assert calls == [False, False]  # precision mode, then the default mode's second opinion
-    assert result.date == "2024-03-05"
+    assert result.date_guess is not None and result.date_guess() == "2024-03-05"
     assert result.sitename == "Example Ministry"
     assert result.title is not None and result.title.startswith("Short notice")

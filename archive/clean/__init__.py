@@ -224,14 +224,24 @@ def _clean_wechat(root: HtmlElement, url: str, hints: Hints, today: date, encodi
     metas = meta_map(root)
     title = page.title
     lines: list[str] = []
-    if page.content is not None:
+    if page.share_text or page.pictures:
+        # A text or picture share: its words are in the page's script, and a picture
+        # share's pictures are its statement too, kept as their addresses.
+        written = (page.share_text or "").splitlines()
+        lines = clean_lines(written, titles=(title, metas.get("og:title"))) + list(page.pictures)
+    elif page.content is not None:
         wechat.drop_chrome(page.content)
-        lines = clean_lines(block_lines(page.content), titles=(title, metas.get("og:title")))
+        lines = clean_lines(
+            block_lines(page.content),
+            titles=(title, metas.get("og:title")),
+            link_texts=wechat.link_texts(page.content),
+        )
     else:
         lines = clean_lines(run_trafilatura(root, url, today).lines, titles=(title,))
     text = layout(lines)
     if not text and title and (page.text_share or page.published):
-        # A text share (or a post that is all pictures): its title is all the words it has.
+        # A share with no words of its own, or a post that is all pictures: its title is
+        # all the words it has.
         text = title
     issuer = page.account or hints.issuer
     language = choose_language(text, root.get("lang"), hints.language or "zh")

@@ -117,3 +117,18 @@ def test_metadata_is_read_once_and_not_by_both_extraction_modes(
     assert result.date_guess is not None and result.date_guess() == "2024-03-05"
     assert result.sitename == "Example Ministry"
     assert result.title is not None and result.title.startswith("Short notice")
+
+
+def test_a_lone_link_paragraph_after_a_line_break_is_kept() -> None:
+    # `<p><br><a>…</a></p>`: the editor's break does not make the link less alone.
+    body = (
+        "<html><head><title>Tariff review</title></head><body><article><h1>Tariff review</h1>"
+        "<p>The ministry has published its review of import tariffs on building materials, "
+        "proposing lower rates for insulation and timber from the first of January.</p>"
+        '<p><br>\n<a href="/docs/tariff-review.pdf">The full review and its annexes</a></p>'
+        "<p>Comments on the proposal can be sent to the ministry until the end of November, "
+        "after which the final rates will be set by decree.</p>"
+        "</article></body></html>"
+    ).encode()
+    cleaned = clean_page(body, "https://trade.example.gov/news/tariffs.html")
+    assert "The full review and its annexes" in (cleaned.text or "")

@@ -10,7 +10,7 @@ import pytest
 from archive.clean import STATUS_OK, Cleaned, clean_page, extract
 from archive.clean.boilerplate import prune
 from archive.clean.extract import parse_html
-from archive.clean.keep import keep_for_precision
+from archive.clean.keep import join_split_bodies, keep_for_precision
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -132,3 +132,41 @@ def test_a_lone_link_paragraph_after_a_line_break_is_kept() -> None:
     ).encode()
     cleaned = clean_page(body, "https://trade.example.gov/news/tariffs.html")
     assert "The full review and its annexes" in (cleaned.text or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        (
+            "en_split_body.html",
+            "Flying a drone over any of the country's fourteen national parks",
+            "how many permits they issued and refused.",
+        ),
+        ("zh_split_body.html", "市公安局、市交通运输局日前联合印发", "根据实施情况修改完善。"),
+    ],
+)
+def test_a_body_split_into_several_containers_is_kept_whole(
+    name: str, first: str, last: str
+) -> None:
+    # One article cut into two same-class cells, each beside an ad rail.
+    cleaned = clean_page((PAGES / name).read_bytes(), "https://example.gov/news/drones.html")
+    text = cleaned.text or ""
+    assert text.startswith(first)
+    assert text.endswith(last)
+    assert text.count(first) == 1
+    assert "Advertisement" not in text and "广告" not in text
+
+
+def test_a_list_of_posts_is_not_joined_into_one_body() -> None:
+    # A blog index: every post has its own linked heading and the same content class.
+    posts = "".join(
+        f'<div class="cell"><h2><a href="/p/{n}">Post number {n} of the press office</a></h2>'
+        f'<div class="post-content"><p>{"First paragraph of the post, long enough. " * 3}</p>'
+        f'<p>{"Second paragraph of the post, long enough too. " * 3}</p>'
+        f'<p>{"Third paragraph, which readers see in full on the index. " * 3}</p></div></div>'
+        for n in range(3)
+    )
+    root = parse_html(f"<html><body><main>{posts}</main></body></html>")
+    assert root is not None
+    join_split_bodies(root)
+    assert len(root.find_class("post-content")) == 3

@@ -22,7 +22,7 @@ from archive.clean.boilerplate import (
 )
 from archive.clean.decode import decode_body
 from archive.clean.extract import Extracted, block_lines, layout, parse_html, run_trafilatura
-from archive.clean.keep import keep_for_precision, lift_summaries
+from archive.clean.keep import join_split_bodies, keep_for_precision, lift_summaries
 from archive.clean.language import choose_language
 from archive.clean.metadata import (
     find_issuer,
@@ -168,6 +168,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
     else:
         keep_for_precision(root)
         lift_summaries(root)
+        join_split_bodies(root)
         extracted = run_trafilatura(root, url, today)
 
     title = overrides.title or find_title(

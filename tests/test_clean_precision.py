@@ -122,14 +122,14 @@ def test_metadata_is_read_once_and_not_by_both_extraction_modes(
 def test_a_lone_link_paragraph_after_a_line_break_is_kept() -> None:
     # `<p><br><a>…</a></p>`: the editor's break does not make the link less alone.
     body = (
-        "<html><head><title>Tariff review</title></head><body><article><h1>Tariff review</h1>"
-        "<p>The ministry has published its review of import tariffs on building materials, "
-        "proposing lower rates for insulation and timber from the first of January.</p>"
-        '<p><br>\n<a href="/docs/tariff-review.pdf">The full review and its annexes</a></p>'
-        "<p>Comments on the proposal can be sent to the ministry until the end of November, "
-        "after which the final rates will be set by decree.</p>"
-        "</article></body></html>"
-    ).encode()
+        b"<html><head><title>Tariff review</title></head><body><article><h1>Tariff review</h1>"
+        b"<p>The ministry has published its review of import tariffs on building materials, "
+        b"proposing lower rates for insulation and timber from the first of January.</p>"
+        b'<p><br>\n<a href="/docs/tariff-review.pdf">The full review and its annexes</a></p>'
+        b"<p>Comments on the proposal can be sent to the ministry until the end of November, "
+        b"after which the final rates will be set by decree.</p>"
+        b"</article></body></html>"
+    )
     cleaned = clean_page(body, "https://trade.example.gov/news/tariffs.html")
     assert "The full review and its annexes" in (cleaned.text or "")
 
@@ -162,8 +162,8 @@ def test_a_list_of_posts_is_not_joined_into_one_body() -> None:
     posts = "".join(
         f'<div class="cell"><h2><a href="/p/{n}">Post number {n} of the press office</a></h2>'
         f'<div class="post-content"><p>{"First paragraph of the post, long enough. " * 3}</p>'
-        f'<p>{"Second paragraph of the post, long enough too. " * 3}</p>'
-        f'<p>{"Third paragraph, which readers see in full on the index. " * 3}</p></div></div>'
+        f"<p>{'Second paragraph of the post, long enough too. ' * 3}</p>"
+        f"<p>{'Third paragraph, which readers see in full on the index. ' * 3}</p></div></div>"
         for n in range(3)
     )
     root = parse_html(f"<html><body><main>{posts}</main></body></html>")

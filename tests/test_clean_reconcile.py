@@ -144,3 +144,20 @@ def test_dropping_precision_lines_needs_the_full_default_mode_to_agree(
     root = parse_html(TEASERS_AND_STORY)
     assert root is not None
     assert extract.run_trafilatura(root, None, TODAY).lines == STORY
+
+
+def test_a_chinese_sentence_with_a_link_cut_out_is_taken_whole() -> None:
+    # Chinese has no spaces: the comparison is by characters.
+    whole = "各供热企业已完成管网检修和试压，全市两百一十二座换热站和配套管网均已具备供热条件。"
+    root = parse_html(
+        f'<html><body><div class="txt"><p>今冬集中供暖将于11月10日提前启动，比往年早五天。</p>'
+        f"<p>{whole.replace('全市两百一十二座换热站和配套管网', '<a href=/z>全市两百一十二座换热站和配套管网</a>')}"
+        "</p><p>居民如遇室温不达标，可通过12345热线反映。</p></div></body></html>"
+    )
+    assert root is not None
+    first, last = (
+        "今冬集中供暖将于11月10日提前启动，比往年早五天。",
+        "居民如遇室温不达标，可通过12345热线反映。",
+    )
+    cut = whole.replace("全市两百一十二座换热站和配套管网", "")
+    assert reconcile(root, [first, cut, last], [first, whole, last]).lines == [first, whole, last]

@@ -32,8 +32,8 @@ _NO_TEXT = frozenset(("script", "style", "noscript", "template", "select", "opti
 # The first this many word characters of a line find it in the page: enough to tell lines
 # apart, short enough to survive the odd character trafilatura rewrites further on.
 KEY_CHARS = 48
-# A line precision mode shortened keeps at least this share of the default mode's words.
-MIN_SHARED_WORDS = 0.6
+# A line precision mode shortened keeps at least this share of the default mode's line.
+MIN_SHARED_CHARS = 0.6
 # The statement's container holds at least this share of the text both modes kept.
 CONTAINER_SHARE = 0.9
 # This many of precision's lines outside the container above the body are another block.
@@ -175,14 +175,29 @@ def _container(elements: list[HtmlElement | None], lines: list[str]) -> HtmlElem
 
 
 def _shortened(precise: str, default: str) -> bool:
-    """Whether `precise` is `default` with some of its words (a link's) cut out."""
-    if len(precise) >= len(default):
+    """Whether `precise` is `default` with some of its words (a link's) cut out.
+
+    Compared by characters, so that Chinese, written without spaces, is compared too.
+    """
+    if not MIN_SHARED_CHARS * len(default) <= len(precise) < len(default):
         return False
-    words, fuller = precise.split(), default.split()
-    if len(words) < MIN_SHARED_WORDS * len(fuller):
-        return False
-    matcher = SequenceMatcher(None, words, fuller, autojunk=False)
-    return sum(block.size for block in matcher.get_matching_blocks()) == len(words)
+    head = _shared_start(precise, default)
+    rest, fuller = precise[head:], default[head:]
+    tail = _shared_start(rest[::-1], fuller[::-1])
+    if head + tail >= len(precise):
+        return True  # one run cut out
+    if not head and not tail:
+        return False  # words cut from a sentence leave an end of it
+    matcher = SequenceMatcher(None, precise, default, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) == len(precise)
+
+
+def _shared_start(one: str, other: str) -> int:
+    """How many characters two strings share at their start."""
+    for index, (mine, theirs) in enumerate(zip(one, other, strict=False)):
+        if mine != theirs:
+            return index
+    return min(len(one), len(other))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,93 @@ def test_language_falls_back_to_html_lang_then_hint() -> None:
     assert choose_language(PARAGRAPH_EN, "zh-CN", "fr") == "en"
     assert normalise_tag("en_US") == "en"
     assert normalise_tag("x-default") is None
+
+
+PAGES = Path(__file__).parent / "pages"
+
+
+@pytest.mark.parametrize(
+    ("name", "issuer", "published", "label"),
+    [
+        ("en_glued_labels.html", "Ministry of Inland Waterways", "2023-11-08T16:30:00", "Time:"),
+        ("zh_glued_labels.html", "市水利局", "2023-11-08T16:30:00", "发布时间："),
+    ],
+)
+def test_a_label_run_into_the_value_before_it_splits_the_fields(
+    name: str, issuer: str, published: str, label: str
+) -> None:
+    # "Source: Ministry of Inland WaterwaysTime: 2023-11-08 16:30": spans with no space.
+    cleaned = clean_page((PAGES / name).read_bytes(), "https://example.gov/a/1.html")
+    assert cleaned.issuer == issuer
+    assert cleaned.published == published
+    text = cleaned.text or ""
+    assert label not in text
+    assert issuer not in text.split("\n\n")[0]  # the info line is not the first paragraph
+
+
+@pytest.mark.parametrize(
+    ("text", "issuer"),
+    [
+        ("Source: Ministry of National SecurityTime: 2023-11-08", "Ministry of National Security"),
+        (
+            "Source：Ministry of National SecurityUpdated：2023-11-08",
+            "Ministry of National Security",
+        ),
+        ("来源：国家安全部发布时间：2023-11-08", "国家安全部"),
+        ("来源：国家安全部　作者：张明", "国家安全部"),
+        ("信息来源：市统计局浏览次数：120", "市统计局"),
+        ("Source: Lifetime Learning Institute", "Lifetime Learning Institute"),
+    ],
+)
+def test_issuer_stops_at_the_next_label(text: str, issuer: str) -> None:
+    assert find_issuer({}, [(text, "")]) == issuer
+
+
+@pytest.mark.parametrize(
+    ("name", "issuer", "published", "line"),
+    [
+        (
+            "zh_dateline_source.html",
+            "市市场监督管理局",
+            "2023-11-08T16:30:00",
+            "2023-11-08 16:30",
+        ),
+        ("zh_published_label.html", None, "2023-11-08", "发布时间"),
+        ("en_updated_line.html", None, "2023-11-08", "Updated"),
+    ],
+)
+def test_metadata_is_read_from_visible_lines_and_the_line_is_stripped(
+    name: str, issuer: str | None, published: str, line: str
+) -> None:
+    # None of these pages has a meta tag: the date and issuer sit in a line of text.
+    body = (PAGES / name).read_bytes()
+    assert b"<meta name=" not in body and b"<meta property=" not in body
+    cleaned = clean_page(body, "https://example.gov/a/1.html", today=TODAY)
+    assert cleaned.issuer == issuer
+    assert cleaned.published == published
+    assert line not in (cleaned.text or "")
+    assert len(cleaned.text or "") > 80
+
+
+def test_a_dated_line_in_a_list_of_other_pages_is_not_the_date() -> None:
+    # A "related" list whose entries carry their own date and source line tries to pass
+    # its date off as the statement's; the statement's own line above the body wins.
+    body = (PAGES / "zh_dateline_source.html").read_text(encoding="utf-8")
+    body = body.replace(
+        '<div class="menu">',
+        '<ul class="latest"><li><a href="/old">2019-01-01 09:00 来源：别的单位</a></li></ul>'
+        '<div class="menu">',
+    )
+    cleaned = clean_page(body.encode(), "https://example.gov/a/1.html", today=TODAY)
+    assert cleaned.published == "2023-11-08T16:30:00"
+    assert cleaned.issuer == "市市场监督管理局"
+
+
+def test_a_date_in_the_middle_of_the_text_is_not_stripped() -> None:
+    body = (PAGES / "en_updated_line.html").read_text(encoding="utf-8")
+    body = body.replace(
+        "<p>Buses will run",
+        "<p>Updated: the closure was moved from the first weekend of November.</p><p>Buses will run",
+    )
+    text = clean_page(body.encode(), "https://example.gov/a/1.html", today=TODAY).text or ""
+    assert "Updated: the closure was moved from the first weekend of November." in text

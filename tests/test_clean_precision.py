@@ -10,7 +10,7 @@ import pytest
 from archive.clean import STATUS_OK, Cleaned, clean_page, extract
 from archive.clean.boilerplate import prune
 from archive.clean.extract import parse_html
-from archive.clean.keep import keep_for_precision
+from archive.clean.keep import join_split_bodies, keep_for_precision
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -114,6 +114,59 @@ def test_metadata_is_read_once_and_not_by_both_extraction_modes(
     assert root is not None
     result = extract.run_trafilatura(root, "https://example.gov/n/1.html", date(2025, 1, 1))
     assert calls == [False, False]  # precision mode, then the default mode's second opinion
-    assert result.date == "2024-03-05"
+    assert result.date_guess is not None and result.date_guess() == "2024-03-05"
     assert result.sitename == "Example Ministry"
     assert result.title is not None and result.title.startswith("Short notice")
+
+
+def test_a_lone_link_paragraph_after_a_line_break_is_kept() -> None:
+    # `<p><br><a>…</a></p>`: the editor's break does not make the link less alone.
+    body = (
+        b"<html><head><title>Tariff review</title></head><body><article><h1>Tariff review</h1>"
+        b"<p>The ministry has published its review of import tariffs on building materials, "
+        b"proposing lower rates for insulation and timber from the first of January.</p>"
+        b'<p><br>\n<a href="/docs/tariff-review.pdf">The full review and its annexes</a></p>'
+        b"<p>Comments on the proposal can be sent to the ministry until the end of November, "
+        b"after which the final rates will be set by decree.</p>"
+        b"</article></body></html>"
+    )
+    cleaned = clean_page(body, "https://trade.example.gov/news/tariffs.html")
+    assert "The full review and its annexes" in (cleaned.text or "")
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        (
+            "en_split_body.html",
+            "Flying a drone over any of the country's fourteen national parks",
+            "how many permits they issued and refused.",
+        ),
+        ("zh_split_body.html", "市公安局、市交通运输局日前联合印发", "根据实施情况修改完善。"),
+    ],
+)
+def test_a_body_split_into_several_containers_is_kept_whole(
+    name: str, first: str, last: str
+) -> None:
+    # One article cut into two same-class cells, each beside an ad rail.
+    cleaned = clean_page((PAGES / name).read_bytes(), "https://example.gov/news/drones.html")
+    text = cleaned.text or ""
+    assert text.startswith(first)
+    assert text.endswith(last)
+    assert text.count(first) == 1
+    assert "Advertisement" not in text and "广告" not in text
+
+
+def test_a_list_of_posts_is_not_joined_into_one_body() -> None:
+    # A blog index: every post has its own linked heading and the same content class.
+    posts = "".join(
+        f'<div class="cell"><h2><a href="/p/{n}">Post number {n} of the press office</a></h2>'
+        f'<div class="post-content"><p>{"First paragraph of the post, long enough. " * 3}</p>'
+        f"<p>{'Second paragraph of the post, long enough too. ' * 3}</p>"
+        f"<p>{'Third paragraph, which readers see in full on the index. ' * 3}</p></div></div>"
+        for n in range(3)
+    )
+    root = parse_html(f"<html><body><main>{posts}</main></body></html>")
+    assert root is not None
+    join_split_bodies(root)
+    assert len(root.find_class("post-content")) == 3

@@ -189,3 +189,106 @@ def test_a_notice_written_right_after_a_script_is_still_read() -> None:
     cleaned = clean_page(body, SHORT_URL)
     assert cleaned.status == STATUS_DELETED
     assert cleaned.text is None
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last", "prompts"),
+    [
+        (
+            "closing_prompts_zh.html",
+            "据市气象台预报，今年第9号台风“海燕”",
+            "2024年9月12日",
+            (
+                "点击上方蓝字",
+                "关注我们",
+                "往期推荐",
+                "暴雨天出行安全指南",
+                "防台风Ⅳ级应急响应",
+                "家庭应急物资储备清单来了",
+                "阅读原文",
+                "长按识别二维码",
+                "分享、点赞、在看",
+                "点个“在看”",
+            ),
+        ),
+        (
+            "closing_prompts_en.html",
+            "From 1 October, all visa applications",
+            "replies are given within three working days.",
+            (
+                "blue words",
+                "Previous picks",
+                "How to renew a passport abroad",
+                "Holiday opening hours",
+                "QR code",
+                "tap Wow",
+                "Read more",
+            ),
+        ),
+    ],
+)
+def test_calls_to_follow_share_and_read_on_are_not_statement_text(
+    name: str, first: str, last: str, prompts: tuple[str, ...]
+) -> None:
+    cleaned = clean_page(page(name), SHORT_URL)
+    assert cleaned.status == STATUS_OK
+    text = cleaned.text or ""
+    assert text.startswith(first)
+    assert text.endswith(last)
+    for prompt in prompts:
+        assert prompt not in text, prompt
+
+
+def test_a_sentence_that_mentions_sharing_inside_the_text_stays() -> None:
+    body = page("closing_prompts_zh.html").replace(
+        "市应急管理局提醒广大市民".encode(),
+        "请勿转发、分享未经核实的灾情信息。市应急管理局提醒广大市民".encode(),
+    )
+    text = clean_page(body, SHORT_URL).text or ""
+    assert "请勿转发、分享未经核实的灾情信息。" in text
+
+
+def test_a_text_share_is_archived_with_its_body() -> None:
+    cleaned = clean_page(page("text_share.html"), SHORT_URL)
+    assert cleaned.status == STATUS_OK
+    assert cleaned.title == "关于延长图书馆夏季开放时间的说明"
+    assert cleaned.issuer == "东湖区文化馆"
+    assert cleaned.published == "2024-07-10T16:00:00+08:00"
+    assert cleaned.identity == "wechat:MzkxMjM0NTY3OA==/2247500123/1"
+    # The script's \x0a, \x22 and \x26 escapes come out as a new line, quotes and "&".
+    assert cleaned.text == (
+        "自7月15日至8月31日，区图书馆每天开放至晚上9点，周一照常闭馆。\n\n"
+        '期间少儿阅览室增设"暑期共读"专区，家长可凭读者证陪同入馆&参加活动。\n\n'
+        "请读者遵守馆内秩序，爱护公共设施。\n\n"
+        "东湖区文化馆"
+    )
+
+
+def test_a_picture_share_keeps_its_caption_and_its_pictures() -> None:
+    cleaned = clean_page(page("picture_share.html"), SHORT_URL)
+    assert cleaned.status == STATUS_OK
+    assert cleaned.issuer == "北岸水务"
+    lines = (cleaned.text or "").split("\n\n")
+    assert lines == [
+        "7月31日，北岸河堤加固工程完成第一阶段施工，新建防渗墙1.2公里。",
+        "图为施工人员在检查堤顶排水沟。",
+        "https://mmbiz.qpic.cn/mmbiz_jpg/AbCdEf123/0?wx_fmt=jpeg",
+        "https://mmbiz.qpic.cn/mmbiz_jpg/GhIjKl456/0?wx_fmt=jpeg&from=appmsg",
+    ]
+
+
+def test_a_picture_list_cannot_smuggle_in_scripts_or_other_addresses() -> None:
+    text = clean_page(page("picture_share.html"), SHORT_URL).text or ""
+    assert "javascript:" not in text
+    assert "data:" not in text
+    assert "not-a-picture-of-the-share" not in text  # the cover, outside the picture list
+
+
+def test_an_article_script_cannot_replace_the_article_body() -> None:
+    # Only shares take their words from the script: an ordinary article whose script
+    # carries a `content_noencode` is still read from #js_content.
+    forged = "<script>var cgiData = {content_noencode: JsDecode('伪造的正文\\x0a另一段')};</script>"
+    body = page("article_sections.html").replace(b"</body>", forged.encode() + b"</body>")
+    text = clean_page(body, SHORT_URL).text or ""
+    assert "伪造的正文" not in text
+    assert text.startswith("近日，我市进入主汛期")

@@ -9,16 +9,20 @@ from pathlib import Path
 import pytest
 
 from bench.evaluate import (
+    Expectation,
     Output,
     PageScore,
     aggregate,
     boilerplate_left,
     cjk_tokens,
+    communique_extract,
     evaluate,
     format_report,
     real_failures,
     score_page,
     shingles,
+    string_failures,
+    trafilatura_extract,
     wechat_failures,
     word_tokens,
 )
@@ -182,3 +186,86 @@ def test_evaluate_shows_which_gold_lines_a_lower_recall_page_lost(eval_dir: Path
     assert "  p1: recall " in table
     assert "    gold line not kept: Time: 2024-08-02 10:15" in table
     assert f"gold line not kept: {ARTICLE[:40]}" not in table
+
+
+COMMENTED = (
+    "<html><head><title>Ferry timetable</title></head><body><article><h1>Ferry timetable</h1>"
+    + paragraphs(ARTICLE)
+    + "</article><div id='comments' class='comments'><ol class='comment-list'>"
+    "<li class='comment'><p>Will the night ferry also run on Sundays in the winter?</p></li>"
+    "</ol></div><div class='footer'>Impressum and contact details of the ministry</div>"
+    "</body></html>"
+)
+
+
+@pytest.fixture
+def realworld_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "realworld"
+    (folder / "pages").mkdir(parents=True)
+    (folder / "pages" / "ferry.html").write_text(COMMENTED)
+    (folder / "pages" / "drought.html").write_bytes(html("Drought aid", paragraphs(ARTICLE)))
+    cases = [
+        {
+            "id": "ferry",
+            "file": "pages/ferry.html",
+            "url": "https://ferry.example.gov/t",
+            "include": ["Grants will be paid from next month", "night ferry also run on Sundays"],
+            "exclude": ["Impressum"],
+            "tags": {"night ferry also run on Sundays": ["comment"]},
+        },
+        {
+            "id": "drought",
+            "file": "pages/drought.html",
+            "url": "https://agri.example.gov/a/1",
+            "include": ["Applications can be made online"],
+            "exclude": ["All rights reserved"],
+            "tags": {},
+        },
+    ]
+    (folder / "expectations.json").write_text(json.dumps({"cases": cases}))
+    return tmp_path
+
+
+def test_realworld_counts_pages_with_and_without_comment_strings(realworld_dir: Path) -> None:
+    report = evaluate(realworld_dir)
+    for name in ("communique", "trafilatura"):
+        run = report.run("realworld", name)
+        assert run is not None and run.pages == 2
+        # The comment string is asked for only in the second figure: nobody keeps it.
+        assert run.checks == {"pages, comments aside": (2, 2), "pages, with comments": (1, 2)}
+    table = format_report(report)
+    assert "realworld" in table
+    assert "pages, comments aside" in table and "2/2" in table
+    assert "pages, with comments" in table and "1/2" in table
+    assert "lost vs trafilatura" in table
+
+
+def test_realworld_names_the_pages_lost_where_trafilatura_passes(realworld_dir: Path) -> None:
+    def lossy(body: bytes, url: str) -> Output:
+        # A cleaner that drops the last paragraph of every page.
+        out = communique_extract(body, url)
+        return Output(out.status, out.text.split("Applications can be made")[0])
+
+    report = evaluate(realworld_dir, {"communique": lossy, "trafilatura": trafilatura_extract})
+    subsets = {subset.name: subset for subset in report.subsets}
+    assert subsets["realworld"].lost == ["drought"]
+    table = format_report(report)
+    assert "drought: missing 'Applications can be made online'" in table
+    assert "pages communique fails where trafilatura passes (comments aside): drought" in table
+
+
+def test_string_failures_say_which_string_and_which_way() -> None:
+    case = Expectation(
+        name="p",
+        file="p.html",
+        url="",
+        include=("kept words", "a reader's comment"),
+        exclude=("Impressum",),
+        comments=frozenset({"a reader's comment"}),
+    )
+    assert string_failures(case, "kept words", comments=False) == []
+    assert string_failures(case, "kept words", comments=True) == ['missing "a reader\'s comment"']
+    assert string_failures(case, "Impressum", comments=False) == [
+        "missing 'kept words'",
+        "kept 'Impressum'",
+    ]

@@ -188,7 +188,9 @@ def test_every_writer_refuses_while_another_process_holds_the_lock(
 def test_killed_crawl_resumes_with_nothing_lost_or_duplicated(
     site: SiteServer, tmp_path: Path
 ) -> None:
-    cfg = config(site, tmp_path, download_delay=0.4, concurrent_requests_per_domain=1)
+    # Slow enough that the kill lands mid-crawl even when a loaded machine starts the
+    # cleaning pool late and its results arrive in a burst.
+    cfg = config(site, tmp_path, download_delay=1.0, concurrent_requests_per_domain=1)
     db = tmp_path / "archive.db"
     process = subprocess.Popen(
         [COMMUNIQUE, "crawl", "--config", str(cfg), "--db", str(db)],
@@ -198,7 +200,7 @@ def test_killed_crawl_resumes_with_nothing_lost_or_duplicated(
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        time.sleep(0.3)
+        time.sleep(0.1)
         try:
             if db.exists() and count(db, "select count(*) from statements") >= 3:
                 break

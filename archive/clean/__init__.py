@@ -6,15 +6,23 @@ and any later re-extraction all call exactly this.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
+from unicodedata import is_normalized, normalize
 
 from lxml.html import HtmlElement
 
 from archive.clean import wechat
-from archive.clean.boilerplate import clean_lines, prune, unwrap_layout_tables
+from archive.clean.boilerplate import (
+    clean_lines,
+    drop_never_text,
+    prune,
+    unwrap_layout_tables,
+)
 from archive.clean.decode import decode_body
 from archive.clean.extract import Extracted, block_lines, layout, parse_html, run_trafilatura
-from archive.clean.keep import keep_for_precision, lift_summaries
+from archive.clean.keep import join_split_bodies, keep_for_precision, lift_summaries
 from archive.clean.language import choose_language
 from archive.clean.metadata import (
     find_issuer,
@@ -74,8 +82,33 @@ def clean_page(
 ) -> Cleaned:
     """Decode, extract and tidy one fetched page.
 
-    `today` bounds plausible publication dates (defaults to the current UTC date).
+    `today` bounds plausible publication dates (defaults to the current UTC date). Every
+    text comes out in Unicode NFC: a page that switches between composed and decomposed
+    forms (`ü` as one code point or as `u` and a combining diaeresis) reads, hashes and
+    indexes the same either way.
     """
+    return _nfc(_clean(body, url, content_type, hints, today))
+
+
+def _nfc(cleaned: Cleaned) -> Cleaned:
+    changed: dict[str, Any] = {
+        name: normalize("NFC", value)
+        for name in ("title", "text", "issuer", "reason")
+        if (value := getattr(cleaned, name)) and not is_normalized("NFC", value)
+    }
+    fields = cleaned.wechat
+    if fields and any(not is_normalized("NFC", value) for value in fields.values()):
+        changed["wechat"] = {key: normalize("NFC", value) for key, value in fields.items()}
+    return replace(cleaned, **changed) if changed else cleaned
+
+
+def _clean(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    hints: Hints | None,
+    today: date | None,
+) -> Cleaned:
     hints = hints or Hints()
     today = today or datetime.now(UTC).date()
 
@@ -86,7 +119,9 @@ def clean_page(
         return Cleaned(status=STATUS_NOT_HTML, url=url, reason=not_html)
 
     decoded = decode_body(body, content_type)
-    root = parse_html(decoded.text)
+    # Composed forms before any rule reads the text: labels and dates match either way.
+    page = decoded.text if is_normalized("NFC", decoded.text) else normalize("NFC", decoded.text)
+    root = parse_html(page)
     if root is None:
         return Cleaned(
             status=STATUS_EMPTY,
@@ -99,8 +134,8 @@ def clean_page(
         for element in select(root, selector):
             drop_element(element)
 
-    is_wechat = wechat.is_wechat_url(url) or wechat.looks_like_wechat(decoded.text)
-    if is_wechat or len(decoded.text) <= MAX_GONE_PAGE_CHARS:
+    is_wechat = wechat.is_wechat_url(url) or wechat.looks_like_wechat(page)
+    if is_wechat or len(page) <= MAX_GONE_PAGE_CHARS:
         gone = wechat.find_gone(root, is_wechat)
         if gone is not None and not (is_wechat and wechat.has_article(root)):
             return Cleaned(
@@ -125,6 +160,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
     overrides = read_overrides(root, hints, today)
     body_elements = select(root, hints.body) if hints.body else []
 
+    drop_never_text(root)
     unwrap_layout_tables(root)
     notes = prune(root)
     if body_elements:
@@ -132,6 +168,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
     else:
         keep_for_precision(root)
         lift_summaries(root)
+        join_split_bodies(root)
         extracted = run_trafilatura(root, url, today)
 
     title = overrides.title or find_title(
@@ -151,7 +188,7 @@ def _clean_web(root: HtmlElement, url: str, hints: Hints, today: date, encoding:
         hints.timezone,
         today,
         body_start=notes.body_start,
-        guess=extracted.date,
+        guess=extracted.date_guess,
     )
     issuer = overrides.issuer or find_issuer(metas, notes.blocks) or hints.issuer
     language = choose_language(text, html_lang, hints.language)
@@ -188,14 +225,24 @@ def _clean_wechat(root: HtmlElement, url: str, hints: Hints, today: date, encodi
     metas = meta_map(root)
     title = page.title
     lines: list[str] = []
-    if page.content is not None:
+    if page.share_text or page.pictures:
+        # A text or picture share: its words are in the page's script, and a picture
+        # share's pictures are its statement too, kept as their addresses.
+        written = (page.share_text or "").splitlines()
+        lines = clean_lines(written, titles=(title, metas.get("og:title"))) + list(page.pictures)
+    elif page.content is not None:
         wechat.drop_chrome(page.content)
-        lines = clean_lines(block_lines(page.content), titles=(title, metas.get("og:title")))
+        lines = clean_lines(
+            block_lines(page.content),
+            titles=(title, metas.get("og:title")),
+            link_texts=wechat.link_texts(page.content),
+        )
     else:
         lines = clean_lines(run_trafilatura(root, url, today).lines, titles=(title,))
     text = layout(lines)
     if not text and title and (page.text_share or page.published):
-        # A text share (or a post that is all pictures): its title is all the words it has.
+        # A share with no words of its own, or a post that is all pictures: its title is
+        # all the words it has.
         text = title
     issuer = page.account or hints.issuer
     language = choose_language(text, root.get("lang"), hints.language or "zh")

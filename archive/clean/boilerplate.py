@@ -73,7 +73,10 @@ _RELATED_LABEL = (
     r"you may also like|read more|more news|recent posts|"
     r"don'?t miss|most read(?: in [a-z ]{1,30})?|more|also|see more|"
     r"相关(?:文章|新闻|链接|阅读|稿件|报道|内容|信息)|推荐阅读|延伸阅读|热点推荐|更多阅读|"
-    r"猜你喜欢|热门文章|最新文章|精彩推荐|精彩视频推荐|热门推荐|为你推荐|喜欢此内容的人还喜欢)"
+    r"猜你喜欢|热门文章|最新文章|精彩推荐|精彩视频推荐|热门推荐|为你推荐|喜欢此内容的人还喜欢|"
+    # The list of the account's earlier posts that closes WeChat articles.
+    r"往期推荐|往期回顾|往期精选|往期精彩|往期热文|精彩回顾|previous picks|past picks|"
+    r"from the archive|recommended reading)"
 )
 _RELATED = re.compile(rf"(?i)^{_RELATED_LABEL}\s*(?:[:：]|\.{{3}}|…)?$")
 _RELATED_START = re.compile(rf"(?i)^{_RELATED_LABEL}(?![a-z])\s*[:：]?")
@@ -87,7 +90,11 @@ _COMMENT = re.compile(
 )
 # WeChat's own prompts around an article (QR codes, follow buttons, mini programs).
 _WECHAT_PROMPT = re.compile(
-    r"(?i)^(?:微信扫一扫.{0,30}|扫一扫.{0,10}(?:关注|使用|打开).{0,20}|关注该公众号|使用小程序|"
+    # "点击上方蓝字关注我们" opens many posts: a call to follow the account, not the statement.
+    r"(?i)^(?:点击?(?:上方|上面|标题下方?)?(?:蓝字|蓝色字体?|[“\"][^”\"]{1,20}[”\"])\s*"
+    r"(?:一键|免费)?关注(?:我们|本号)?.{0,12}|"
+    r"(?:tap|click) (?:on )?the blue (?:words?|text|name)(?: above)? to follow(?: us)?.{0,20}|"
+    r"微信扫一扫.{0,30}|扫一扫.{0,10}(?:关注|使用|打开).{0,20}|关注该公众号|使用小程序|"
     r"预览时标签不可点|阅读原文|轻触阅读原文|喜欢此内容的人还喜欢|继续滑动看下一个|"
     r"向上滑动看下一个|分享收藏点赞在看|在看|点赞|赞|分享|收藏|听过|写留言|留言|"
     r"知道了|取消|允许|视频|小程序|赞，轻点两下取消赞|在看，轻点两下取消在看|"
@@ -115,6 +122,11 @@ _SHARE_HINT = re.compile(
 _CLOSING_PROMO = re.compile(
     r"识别(?:图中)?二维码|长按(?:识别)?二维码|扫(?:描)?(?:二维码|码)关注|长按识别|"
     r"^欢迎(?:大家)?(?:分享|转发|关注|点赞|留言)[^。]{0,16}[~～!！]*$|"
+    # Calls to share, like and "在看" (WeChat's "Wow"), and to open "阅读原文" (read more).
+    r"^\W*(?:关注我们|欢迎关注|(?i:follow us))\W*$|点个?[“\"]?(?:在看|赞)|点亮[“\"]?在看|"
+    r"(?:分享|转发|点赞|在看)[、，,和与及/\s]{0,3}(?:分享|转发|点赞|在看)|点击.{0,3}阅读原文|阅读原文.{0,3}(?:查看|了解|获取)|"
+    r"(?i:(?:long[- ]press|scan)\b.{0,30}\bqr code|\bscan to follow\b|"
+    r"\b(?:share|like),? (?:like|share)\b.{0,30}\bwow\b|\btap [\"“]?wow\b)|"
     r"^(?i:follow .{1,60} on (?:facebook|twitter|instagram|youtube|weibo|wechat)\b.{0,80}|"
     r"(?:subscribe|sign up) (?:to|for) .{1,60}(?:newsletter|podcast|youtube|channel).{0,40})$"
 )
@@ -158,13 +170,26 @@ _INFO_LABEL = (
     r"编辑|责任编辑|浏览次数|阅读次数|点击数|访问量|浏览量|浏览|点击|阅读|字体|字号|"
     r"Time|Date|Source|Author|Editor|Views|Published|Updated|Release date|Font size)"
 )
-_INFO_SPLIT = re.compile(rf"(?i)(?:^|(?<=\s)|(?<=[|｜】\]]))({_INFO_LABEL})\s*[:：]")
+# Labels that split fields even when run into the value before them ("市水利局发布时间：",
+# "Ministry of National SecurityTime:"); bare 时间 and lowercase words are not among them.
+_GLUED_LABEL = (
+    r"发布时间|发布日期|发文日期|成文日期|更新时间|信息来源|文章来源|稿件来源|来源|责任编辑|"
+    r"浏览次数|阅读次数|点击数|(?<=[a-z)])(?-i:Time|Date|Source|Author|Editor|Views|Published|"
+    r"Updated|Release date)"
+)
+_INFO_SPLIT = re.compile(
+    rf"(?i)((?:^|(?<=\s)|(?<=[|｜】\]]))(?:{_INFO_LABEL})|{_GLUED_LABEL})\s*[:：]"
+)
 _SENTENCE_END = (".", "!", "?", "。", "！", "？")
 _DATE_LINE = re.compile(
     r"^[(（\[【]?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?[)）\]】]?$"
 )
-_END_ATTRIBUTION = re.compile(r"(?i)^[(（]?(?:来源|信息来源|责任编辑|编辑|Source|Editor)\s*[:：]")
+# What a statement's last line may be besides its words: its source, editor or date line.
+_END_ATTRIBUTION = re.compile(
+    r"(?i)^[(（]?(?:来源|信息来源|责任编辑|编辑|Source|Editor|发布时间|发布日期|更新时间|"
+    r"(?:Last )?Updated(?: on)?|Published(?: on)?|Posted(?: on)?)\s*[:：]"
+)
 
 _INLINE = frozenset(
     ("a", "span", "font", "b", "strong", "em", "i", "u", "label", "small", "big", "sup")
@@ -400,6 +425,17 @@ def unwrap_layout_tables(root: HtmlElement) -> None:
                 element.tag = "div"
 
 
+# Drawings and style sheets: never text, and every rule and both of trafilatura's passes
+# would walk them (an icon's SVG is dozens of elements; one page here had thousands).
+_NEVER_TEXT = ("svg", "style")
+
+
+def drop_never_text(root: HtmlElement) -> None:
+    """Remove the elements that can hold no statement text, before anything reads the tree."""
+    for element in list(root.iter(*_NEVER_TEXT)):
+        remove_element(element)
+
+
 def prune(root: HtmlElement) -> TreeNotes:
     """Remove boilerplate elements from the tree in place; note what was seen."""
     notes = TreeNotes()
@@ -562,7 +598,10 @@ def clean_lines(
         line = squash(raw)
         if not line:
             continue
-        if skipping_related and line.startswith(("- ", "· ", "·", "• ", "|")):
+        # After a "Related" label: its list, as bullets or as lines that are each a link.
+        if skipping_related and (
+            line.startswith(("- ", "· ", "·", "• ", "|")) or line in link_texts
+        ):
             continue
         skipping_related = False
         rule = classify(line)
@@ -622,7 +661,7 @@ _LEADING_DATE = re.compile(
 )
 
 
-def _is_head_info(line: str) -> bool:
+def is_head_info(line: str) -> bool:
     """A date line, an info bar, or both: `2012-09-26 11:09:00 | Source：People's Daily`."""
     if _DATE_LINE.match(line) or is_info_bar(line):
         return True
@@ -640,10 +679,10 @@ def _drop_info_bars(lines: list[str]) -> list[str]:
     # that is not itself an info bar (one with a long source name can be long).
     while start < len(lines) and (
         (len(lines[start]) < 50 and not lines[start].endswith(_SENTENCE_END))
-        or _is_head_info(lines[start])
+        or is_head_info(lines[start])
     ):
         start += 1
-    head = [line for line in lines[:start] if not _is_head_info(line)]
+    head = [line for line in lines[:start] if not is_head_info(line)]
     body = lines[start:]
     while (
         body

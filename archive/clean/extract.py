@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date
@@ -21,6 +22,8 @@ from trafilatura.metadata import (
     extract_sitename,
     extract_title,
 )
+
+from archive.clean.reconcile import reconcile, same_statement
 
 # trafilatura logs every page it gives up on; without a handler Python prints those to
 # stderr. Callers that configure logging still receive them through propagation.
@@ -41,9 +44,10 @@ class Extracted:
 
     lines: list[str]
     title: str | None = None
-    date: str | None = None
-    author: str | None = None
     sitename: str | None = None
+    # trafilatura's date, asked for only when the page's own lines give none (htmldate
+    # reads the whole tree again).
+    date_guess: Callable[[], str | None] | None = None
 
 
 def parse_html(text: str) -> HtmlElement | None:
@@ -69,22 +73,27 @@ def page_metadata(root: HtmlElement, url: str | None, today: date) -> Extracted:
 
     The same steps as trafilatura's `extract_metadata` for the fields we use; its author,
     categories, tags and licence searches took a sixth of a page's cleaning time and
-    nothing here reads them. Computed once per page, not once per extraction mode.
+    nothing here reads them. Computed once per page, not once per extraction mode; the
+    date only when asked for.
     """
     document = examine_meta(root)
     with suppress(Exception):  # trafilatura guards its JSON-LD reader the same way
         document = extract_meta_json(root, document)
     title = document.title or extract_title(root)
     page_url = document.url or url
-    # No extensive search: it will take a copyright year for a date. Our own date-line
-    # rules run before trafilatura's guess anyway.
-    found = find_date(
-        root,
-        url=page_url,
-        original_date=True,
-        extensive_search=False,
-        max_date=today.isoformat(),
-    )
+
+    def date_guess() -> str | None:
+        # No extensive search: it will take a copyright year for a date. Our own
+        # date-line rules run before trafilatura's guess anyway.
+        found = find_date(
+            root,
+            url=page_url,
+            original_date=True,
+            extensive_search=False,
+            max_date=today.isoformat(),
+        )
+        return found.strip() if isinstance(found, str) and found.strip() else None
+
     sitename = document.sitename or extract_sitename(root)
     if sitename:
         sitename = sitename.lstrip("@")
@@ -93,16 +102,21 @@ def page_metadata(root: HtmlElement, url: str | None, today: date) -> Extracted:
     elif page_url:
         match = META_URL.match(page_url)
         sitename = match[1] if match else None
-    document.title, document.date, document.sitename = title, found or None, sitename or None
+    document.title, document.sitename = title, sitename or None
     document.clean_and_trim()  # as extract_metadata ends: entities, spaces, length
-    return Extracted(lines=[], title=document.title, date=document.date, sitename=document.sitename)
+    return Extracted(
+        lines=[], title=document.title, sitename=document.sitename, date_guess=date_guess
+    )
 
 
-def _bare(root: HtmlElement, url: str | None, today: date, precision: bool) -> Extracted:
+def _bare(
+    root: HtmlElement, url: str | None, today: date, precision: bool, fast: bool = False
+) -> Extracted:
     """Body lines only: metadata comes from `page_metadata`, once."""
     document = bare_extraction(
         root,  # copied by trafilatura before it edits anything
         url=url,
+        fast=fast,
         include_comments=False,
         favor_precision=precision,
         include_tables=True,
@@ -115,17 +129,38 @@ def _bare(root: HtmlElement, url: str | None, today: date, precision: bool) -> E
     return Extracted(lines=(document.text or "").splitlines())
 
 
+def _without_losses(
+    root: HtmlElement, url: str | None, today: date, precise: list[str]
+) -> list[str]:
+    """Precision mode's lines reconciled with the default mode's (see reconcile.py).
+
+    The default mode without its second opinions (readability, jusText) is enough to
+    restore lines. Dropping precision's lines needs the full default mode to find the
+    statement where the quick one did; when it finds it elsewhere, it decides.
+    """
+    quick = _bare(root, url, today, precision=False, fast=True)
+    merged = reconcile(root, precise, quick.lines)
+    if merged.dropped:
+        default = _bare(root, url, today, precision=False)
+        if not same_statement(merged.shared, default.lines):
+            merged = reconcile(root, precise, default.lines)
+    return merged.lines
+
+
 def run_trafilatura(root: HtmlElement, url: str | None, today: date) -> Extracted:
     """Main text (never comments, tables kept, no links) and metadata from a parsed tree.
 
     favor_precision: measured on the eval sets, F1 0.966 -> 0.970 (English), 0.914 -> 0.940
-    (CJK). When it leaves almost nothing, the default mode's answer is taken if it finds
-    at least three times as much, in
-    paragraphs (lists of teasers and captions are not a lost article).
+    (CJK); checked against the default mode so that it loses nothing the default mode
+    keeps (reconcile.py). When it leaves almost nothing, the default mode's answer is
+    taken if it finds at least three times as much, in paragraphs (lists of teasers and
+    captions are not a lost article).
     """
     chosen = _bare(root, url, today, precision=True)
     size = sum(len(line) for line in chosen.lines)
-    if size < SHORT_EXTRACT_CHARS:
+    if size >= SHORT_EXTRACT_CHARS:
+        chosen = replace(chosen, lines=_without_losses(root, url, today, chosen.lines))
+    else:
         default = _bare(root, url, today, precision=False)
         # Teasers, captions and widgets are short lines; a lost article is long paragraphs.
         known = set(chosen.lines)
@@ -133,8 +168,10 @@ def run_trafilatura(root: HtmlElement, url: str | None, today: date) -> Extracte
         gained = sum(len(line) for line in default.lines) >= 3 * max(size, 1)
         if gained and len(paragraphs) >= 2:
             chosen = default
+        else:
+            chosen = replace(chosen, lines=reconcile(root, chosen.lines, default.lines).lines)
     meta = page_metadata(root, url, today)
-    return replace(chosen, title=meta.title, date=meta.date, sitename=meta.sitename)
+    return replace(chosen, title=meta.title, sitename=meta.sitename, date_guess=meta.date_guess)
 
 
 def _is_row(line: str) -> bool:

@@ -101,15 +101,18 @@ def _card_paragraph(element: HtmlElement) -> HtmlElement | None:
 
 
 def _lone_link(paragraph: HtmlElement) -> HtmlElement | None:
-    """The link a paragraph consists of, if it is nothing else."""
-    if (
-        (paragraph.tag != "p" and paragraph.tag not in _HEADING_TAGS)
-        or len(paragraph) != 1
-        or paragraph[0].tag != "a"
-        or (paragraph.text or "").strip()
-    ):
+    """The link a paragraph consists of, if it is nothing else (line breaks aside)."""
+    if (paragraph.tag != "p" and paragraph.tag not in _HEADING_TAGS) or (
+        paragraph.text or ""
+    ).strip():
         return None
-    link = paragraph[0]
+    # `<p><br><a>…</a></p>`: a break left by the editor is not text.
+    children = [
+        child for child in paragraph if not (child.tag == "br" and not (child.tail or "").strip())
+    ]
+    if len(children) != 1 or children[0].tag != "a":
+        return None
+    link = children[0]
     return None if (link.tail or "").strip() else link
 
 
@@ -185,3 +188,61 @@ def _is_body(element: HtmlElement, summary_chars: int) -> bool:
         return False  # a run of teaser summaries, not a lede above a body
     paragraphs = element.iter("p") if element.tag != "p" else iter((element,))
     return any(len(squash(p.text_content())) >= MIN_BODY_PARAGRAPH_CHARS for p in paragraphs)
+
+
+# --- a body split into several containers -----------------------------------------------
+
+# Some templates cut the statement into several containers of one class, each in its own
+# grid cell between ad rails (`div.article__body` twice): both extraction modes take the
+# first and lose the rest. Class names that say "the article's body":
+_BODY_NAME = re.compile(
+    r"(?i)(?:^|[\s_-])(?:article|story|post|entry)[-_]{0,2}(?:body|content|text)(?:$|[\s_-])|"
+    r"body__container"
+)
+_SPLIT_TAGS = frozenset(("div", "section"))
+# Each part is paragraphs of text, not a teaser: at least this much.
+MIN_PART_CHARS = 400
+MIN_PART_PARAGRAPHS = 2
+MAX_PARTS = 6
+_TEASER_HEADINGS = ("h1", "h2", "h3", "h4")
+
+
+def join_split_bodies(root: HtmlElement) -> None:
+    """Move the later parts of a body split into same-class containers into the first."""
+    groups: dict[tuple[str, str], list[HtmlElement]] = {}
+    for element in root.iter(*_SPLIT_TAGS):
+        names = element.get("class") or ""
+        if names and _BODY_NAME.search(names):
+            groups.setdefault((element.tag, names), []).append(element)
+    for parts in groups.values():
+        if not 2 <= len(parts) <= MAX_PARTS or not _split_body(parts):
+            continue
+        first = parts[0]
+        for part in parts[1:]:
+            for child in list(part):
+                first.append(child)
+            remove_element(part)
+
+
+def _split_body(parts: list[HtmlElement]) -> bool:
+    """Parts of one body: none inside another, no two under one parent (trafilatura takes
+    siblings together already), each a few paragraphs long, no teaser headings."""
+    parents = [part.getparent() for part in parts]
+    if any(a is b for index, a in enumerate(parents) for b in parents[index + 1 :]):
+        return False
+    for part in parts:
+        if any(ancestor in parts for ancestor in part.iterancestors()):
+            return False
+        paragraphs = [p for p in part.iter("p") if len(squash(p.text_content())) >= 40]
+        if len(paragraphs) < MIN_PART_PARAGRAPHS:
+            return False
+        if len(squash(part.text_content())) < MIN_PART_CHARS:
+            return False
+        # A post's card on an index page: a linked heading in it or beside it.
+        parent = part.getparent()
+        if any(
+            h.find(".//a") is not None
+            for h in (parent if parent is not None else part).iter(*_TEASER_HEADINGS)
+        ):
+            return False
+    return True

@@ -8,7 +8,8 @@ import py3langid
 
 # Below this many characters of text, detection is a guess; trust the page's markup instead.
 MIN_DETECT_CHARS = 20
-_SAMPLE_CHARS = 2000  # measured: the same answer as 4000 on every eval page, at 3/4 the cost
+# Measured: the same answer as 2000 and 4000 characters on every eval page, at half the cost.
+_SAMPLE_CHARS = 1000
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml.html import HtmlElement
 
-from archive.clean.boilerplate import IN_LINK, classify
+from archive.clean.boilerplate import IN_LINK, IN_LIST, classify, is_head_info
 
 # Meta names (lowercased name/property/itemprop) that carry the publication date, best first.
 _DATE_META = (
@@ -35,7 +35,11 @@ _SOCIAL_TITLE_META = ("og:title", "twitter:title", "dc.title")
 _SITE_META = ("sitename", "og:site_name", "application-name")
 _ISSUER_META = ("contentsource", "source", "dc.publisher")
 
-_MONTHS = {
+# English labels that may come right after the previous field's value, with no space:
+# capitalised, so "…SecurityTime:" splits and "lifetime:" does not.
+GLUED_DATE_LABELS = "Time|Date|Published|Posted|Issued|Release date"
+
+MONTHS = {
     name: number
     for number, names in enumerate(
         (
@@ -56,7 +60,7 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _TIME = (
     r"(?:\s*T?\s*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?)?"
 )
@@ -78,12 +82,18 @@ _ISO_OFFSET = re.compile(
 )
 
 _DATE_LABEL = re.compile(
-    # Not after another Chinese character: 会议时间 (the meeting's time) is not a date line.
-    r"(?i)(?<![\u4e00-\u9fff])(?:发布时间|发布日期|发文日期|成文日期|印发日期|时间|日期|"
+    # Not after another Chinese character: 会议时间 (the meeting's time) is not a date line;
+    # 发布时间 (published) is one wherever it stands, glued to the value before it or not.
+    r"(?i)(?:发布时间|发布日期|发文日期|成文日期|印发日期|(?<![\u4e00-\u9fff])(?:时间|日期)|"
     r"\bTime|\bDate|\bPublished(?: on)?|\bPublication date|\bRelease date|\bPosted(?: on)?|"
-    r"\bWritten|\bIssued(?: on)?)\s*[:：]?\s*"
+    r"\bWritten|\bIssued(?: on)?|"
+    # "Ministry of National SecurityTime: …": a label run into the value before it.
+    rf"(?<=[a-z)])(?-i:{GLUED_DATE_LABELS}))\s*[:：]?\s*"
 )
-_UPDATED_LABEL = re.compile(r"(?i)(?<![\u4e00-\u9fff])(?:更新时间|\bUpdated(?: on)?)\s*[:：]?\s*")
+_UPDATED_LABEL = re.compile(
+    r"(?i)(?:更新时间|(?<=[a-z)])(?-i:Updated|Last updated)|"
+    r"\bUpdated(?: on)?|\bLast updated(?: on)?)\s*[:：]?\s*"
+)
 _ONLY_DATE = re.compile(
     r"^[\s(（\[【]*(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)[\s)）\]】]*$"
@@ -96,6 +106,9 @@ _SOURCE_LINE = re.compile(
 _SOURCE_STOP = re.compile(
     r"\s{2,}|[|｜【\[<>]|\s(?=(?:发布时间|发布日期|时间|日期|作者|编辑|责任编辑|浏览|点击|阅读|字体|"
     r"字号|Time|Date|Author|Editor|Views|Published|Font)\s*[:：])|"
+    # The next field's label run into the value: "市水利局发布时间：", "…SecurityTime:".
+    r"(?=(?:发布时间|发布日期|发文日期|成文日期|更新时间|责任编辑|作者|编辑|浏览次数|阅读次数|点击数|"
+    rf"字号|{GLUED_DATE_LABELS}|Updated|Author|Editor|Views)\s*[:：])|"
     # "来源：人民日报2024-05-13 08:49": the date sat in the next <span>, with no space.
     r"(?=(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})"
 )
@@ -195,9 +208,9 @@ def parse_date(
         if pattern is _NUMERIC_DATE:
             year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
         elif pattern is _MONTH_FIRST:
-            month, day, year = _MONTHS[groups[0].lower()], int(groups[1]), int(groups[2])
+            month, day, year = MONTHS[groups[0].lower()], int(groups[1]), int(groups[2])
         else:
-            day, month, year = int(groups[0]), _MONTHS[groups[1].lower()], int(groups[2])
+            day, month, year = int(groups[0]), MONTHS[groups[1].lower()], int(groups[2])
         clock = (groups[3], groups[4], groups[5], groups[6])
         built = _build(year, month, day, clock, tz_name, today)
         if built and (best is None or match.start() < best[0]):
@@ -228,18 +241,31 @@ def _bare(texts: list[tuple[str, str]], tz_name: str | None, today: date | None)
     return None
 
 
+def _info_line(texts: list[tuple[str, str]], tz_name: str | None, today: date | None) -> str | None:
+    """The date of a line above the body made of a date and labelled fields, such as
+    `2023-11-08 16:30 来源：某某部` or `来源：人民日报 2024-05-13 08:49`."""
+    for text, where in texts:
+        if not where and is_head_info(text) and classify(text) != "footer":
+            found = parse_date(text, tz_name, today)
+            if found:
+                return found
+    return None
+
+
 def find_published(
     metas: dict[str, str],
     blocks: list[tuple[str, str]],
     tz_name: str | None = None,
     today: date | None = None,
     body_start: int | None = None,
-    guess: str | None = None,
+    guess: str | Callable[[], str | None] | None = None,
 ) -> str | None:
     """Publication date, best source first.
 
-    Meta tags; a labelled date line (`发布时间：`, `Time:`); a bare date above the body;
-    an "updated" line; `guess` (trafilatura's); a bare date below the body (a notice's
+    Meta tags; a labelled date line (`发布时间：`, `Time:`); a line of fields above the body
+    that holds a date (`2023-11-08 16:30 来源：某某部`); a bare date above the body; an
+    "updated" line; `guess` (trafilatura's, or a function giving it: asked only when it
+    comes to that); a bare date below the body (a notice's
     signing date). `blocks` are (text, where) pairs from the pruning pass: a bare date in a
     list or link belongs to another page, a labelled one only in a link does.
     """
@@ -254,11 +280,19 @@ def find_published(
     tail = [(text, where) for text, where in blocks[split:] if _HAS_DIGITS.search(text)]
     return (
         _labelled(_DATE_LABEL, dated, tz_name, today)
+        or _info_line(head, tz_name, today)
         or _bare(head, tz_name, today)
         or _labelled(_UPDATED_LABEL, dated, tz_name, today)
-        or (parse_date(guess, tz_name, today) if guess else None)
+        or _guessed(guess, tz_name, today)
         or _bare(tail, tz_name, today)
     )
+
+
+def _guessed(
+    guess: str | Callable[[], str | None] | None, tz_name: str | None, today: date | None
+) -> str | None:
+    value = guess() if callable(guess) else guess
+    return parse_date(value, tz_name, today) if value else None
 
 
 def find_issuer(metas: dict[str, str], blocks: Iterable[tuple[str, str]]) -> str | None:
@@ -268,7 +302,10 @@ def find_issuer(metas: dict[str, str], blocks: Iterable[tuple[str, str]]) -> str
         value = _SOURCE_LABEL.sub("", metas.get(key, "")).strip()
         if value and len(value) <= 80 and "://" not in value:
             return value
-    for text, where in blocks:
+    # The page's own lines first: a list of other pages' entries may carry source lines too
+    # (an info bar laid out as a list is still read when nothing else names a source).
+    ordered = sorted(blocks, key=lambda block: block[1] == IN_LIST)
+    for text, where in ordered:
         if where == IN_LINK or len(text) > 200:
             continue
         match = _SOURCE_LINE.search(text)

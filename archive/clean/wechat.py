@@ -287,6 +287,75 @@ class WechatPage:
     fields: dict[str, str]
     content: HtmlElement | None
     text_share: bool
+    # Text and picture shares: the body the page's script holds, and the pictures' URLs.
+    share_text: str | None = None
+    pictures: tuple[str, ...] = ()
+
+
+# `item_show_type` of a picture share (图片消息) and of a text share (短内容); their body is
+# not in `#js_content` but in the page's script (`content_noencode: JsDecode('…')`).
+PICTURE_SHARE = "8"
+TEXT_SHARE = "10"
+_JS_LITERAL = r"""(?:JsDecode\(\s*)?('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+_SHARE_CONTENT = re.compile(r"\bcontent_noencode\s*:\s*" + _JS_LITERAL)
+_PICTURE_LIST = re.compile(r"\bpicture_page_info_list\s*:\s*\[")
+_PICTURE_URL = re.compile(r"\bcdn_url\s*:\s*" + _JS_LITERAL)
+# A picture share holds at most this many pictures (WeChat allows 20).
+MAX_PICTURES = 50
+
+
+def _literal(quoted: str) -> str:
+    """The value of a quoted JavaScript string, `\x26`-style escapes decoded."""
+    return _unescape_js(quoted[1:-1])
+
+
+def share_text(scripts: list[str]) -> str | None:
+    """The body of a text or picture share: its `content_noencode`, paragraphs kept."""
+    for script in scripts:
+        match = _SHARE_CONTENT.search(script)
+        if match:
+            return _literal(match.group(1)) or None
+    return None
+
+
+def share_pictures(scripts: list[str]) -> tuple[str, ...]:
+    """The http(s) URLs of a picture share's pictures (`picture_page_info_list`)."""
+    for script in scripts:
+        start = _PICTURE_LIST.search(script)
+        if start is None:
+            continue
+        block = script[start.end() : _closing_bracket(script, start.end())]
+        urls: list[str] = []
+        for match in _PICTURE_URL.finditer(block):
+            url = _literal(match.group(1))
+            # Only web addresses: a `javascript:` or `data:` "picture" is never archived.
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc and url not in urls:
+                urls.append(url)
+        return tuple(urls[:MAX_PICTURES])
+    return ()
+
+
+def _closing_bracket(script: str, start: int) -> int:
+    """Where the array opened just before `start` closes (brackets in strings skipped)."""
+    depth, index, quote = 1, start, ""
+    while index < len(script):
+        char = script[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return len(script)
 
 
 def read_page(root: HtmlElement) -> WechatPage:
@@ -337,7 +406,10 @@ def read_page(root: HtmlElement) -> WechatPage:
         del fields["modify_time"]
 
     content = root.get_element_by_id("js_content", None)
-    text_share = found.get("item_show_type") == "10" or bool(root.find_class("share_content_page"))
+    show_type = found.get("item_show_type")
+    text_share = show_type in (TEXT_SHARE, PICTURE_SHARE) or bool(
+        root.find_class("share_content_page")
+    )
     return WechatPage(
         title=title or None,
         account=account or None,
@@ -346,6 +418,9 @@ def read_page(root: HtmlElement) -> WechatPage:
         fields=fields,
         content=content,
         text_share=text_share,
+        # Only a share's script speaks for its body: an article's is `#js_content`.
+        share_text=share_text(scripts) if text_share else None,
+        pictures=share_pictures(scripts) if show_type == PICTURE_SHARE else (),
     )
 
 
@@ -377,3 +452,9 @@ def drop_chrome(content: HtmlElement) -> None:
             parent.remove(element)
             if tail:
                 parent.text = (parent.text or "") + tail
+
+
+def link_texts(content: HtmlElement) -> set[str]:
+    """The texts of the body's links: a list of them under "往期推荐" is other posts."""
+    texts = {_squash(link.text_content()) for link in content.iter("a")}
+    return {text for text in texts if 2 <= len(text) <= 80}

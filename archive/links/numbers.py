@@ -11,27 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
+from archive.clean.metadata import MONTHS
+
 _EN_SCALE = {
     "thousand": 1e3,
     "k": 1e3,
@@ -111,8 +92,8 @@ def english_numbers(text: str, words: set[str] | None = None) -> list[str]:
     for match in _EN_DATE.finditer(text):
         month_name = (match.group(1) or match.group(4)).lower()
         day = int(match.group(2) or match.group(3))
-        if month_name in _MONTHS and 1 <= day <= 31:
-            tokens += [f"@{_MONTHS[month_name]}-{day}", f"@-{day}"]
+        if month_name in MONTHS and 1 <= day <= 31:
+            tokens += [f"@{MONTHS[month_name]}-{day}", f"@-{day}"]
             spans.append(match.span(2) if match.group(2) else match.span(3))
     for match in _EN_NUMBER.finditer(text):
         if any(start <= match.start(1) < end for start, end in spans):

@@ -13,7 +13,6 @@ its own CSV downloads (`.csv`, `?_stream=on`) get the same treatment, streamed.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -45,22 +44,33 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _record_end(text: str) -> int:
-    """Where the last complete CSV record of `text` ends (0: none complete yet)."""
-    end = text.rfind("\n")
+def _record_end(data: bytes) -> int:
+    """Where the last complete CSV record of `data` ends (0: none complete yet)."""
+    end = data.rfind(b"\n")
     # A newline ends a record where the quotes before it are balanced (an escaped quote
-    # is two quotes, so parity still tells).
-    while end != -1 and text.count('"', 0, end) % 2:
-        end = text.rfind("\n", 0, end)
+    # is two quotes, so parity still tells). UTF-8 never hides a quote or newline byte.
+    while end != -1 and data.count(b'"', 0, end) % 2:
+        end = data.rfind(b"\n", 0, end)
     return end + 1
 
 
-def _rewrite(text: str) -> str:
+# A field that could start with a trigger: after a record's newline or a field's comma,
+# bare or after its opening quote (a carriage return is always quoted; a bare \r ends a
+# record). Newlines and commas inside quoted text match too: that only costs the careful
+# path below. No alternation up front: it makes the scan several times slower.
+_MAYBE_FORMULA = re.compile(rb'[,\n]"?[=+\-@\t]|[,\n]"\r')
+
+
+def _rewrite(data: bytes) -> bytes:
+    # Most records hold no cell a spreadsheet would run: they pass as they are, since
+    # parsing and rewriting every record would halve the CSV download's speed.
+    if not (_MAYBE_FORMULA.search(data) or _MAYBE_FORMULA.match(b"\n" + data[:2])):
+        return data
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for row in csv.reader(io.StringIO(text, newline="")):
+    for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline="")):
         writer.writerow(inert_row(row))
-    return out.getvalue()
+    return out.getvalue().encode("utf-8")
 
 
 class InertCsv:
@@ -74,8 +84,7 @@ class InertCsv:
         if scope.get("type") != "http" or not str(scope.get("path", "")).endswith(".csv"):
             await self.app(scope, receive, send)
             return
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        pending = ""
+        pending = b""
         rewriting = False
 
         async def send_inert(message: Message) -> None:
@@ -90,10 +99,10 @@ class InertCsv:
                     }
             elif message["type"] == "http.response.body" and rewriting:
                 more = message.get("more_body", False)
-                pending += decoder.decode(message.get("body", b""), final=not more)
+                pending += message.get("body", b"")
                 end = len(pending) if not more else _record_end(pending)
                 chunk, pending = pending[:end], pending[end:]
-                message = {**message, "body": _rewrite(chunk).encode("utf-8") if chunk else b""}
+                message = {**message, "body": _rewrite(chunk) if chunk else b""}
             await send(message)
 
         await self.app(scope, receive, send_inert)

@@ -367,9 +367,19 @@ def test_csv_cells_cannot_run_in_snapshots_and_in_datasettes_csv(tmp_path: Path)
             "@SUM(1+1) and -2+3 in a text",
             issuer="+cmd|' /C calc'!A0",
         )
+        # Commas, quotes and list dashes inside a text are no formula: kept as written.
+        c.statement(
+            "https://gov-en.example/b.html",
+            "Budget",
+            'Costs fell, -5 percent, "=" noted.\n- first point\n@ second',
+            issuer="\tTabbed office",
+        )
     assert communique("export", "--db", str(db), "--out", str(tmp_path / "snap")).returncode == 0
     [snapshot] = (tmp_path / "snap").glob("statements-*.csv")
-    [row] = list(csv.DictReader(io.StringIO(snapshot.read_text(encoding="utf-8-sig"))))
+    [row, _] = sorted(
+        csv.DictReader(io.StringIO(snapshot.read_text(encoding="utf-8-sig"))),
+        key=lambda r: r["title"] != "'" + FORMULA,
+    )
     assert row["title"] == "'" + FORMULA and row["issuer"].startswith("'+")
     assert row["text"].startswith("'@")
 
@@ -381,8 +391,18 @@ def test_csv_cells_cannot_run_in_snapshots_and_in_datasettes_csv(tmp_path: Path)
         "/archive/statements.csv",
         "/archive/newest.csv",
     ):
-        [cells] = list(csv.DictReader(io.StringIO(asyncio.run(fetch(path)))))
-        assert cells["title"] == "'" + FORMULA, path
+        by_title = {r["title"]: r for r in csv.DictReader(io.StringIO(asyncio.run(fetch(path))))}
+        cells = by_title["'" + FORMULA]
+        if "issuer" in cells:
+            assert cells["issuer"].startswith("'+"), path
+            assert by_title["Budget"]["issuer"] == "'\tTabbed office", path
+        if "text" in cells:  # the table has it; the newest query does not
+            assert cells["text"].startswith("'@"), path
+            plain = by_title["Budget"]["text"]
+            assert plain == 'Costs fell, -5 percent, "=" noted.\n- first point\n@ second', path
+    # A body that starts with a formula cell (no header line before it).
+    headless = asyncio.run(fetch("/archive.csv?sql=select+title+from+statements&_header=off"))
+    assert "'" + FORMULA in {r[0] for r in csv.reader(io.StringIO(headless))}
     assert rows(db, "select title from statements")[0]["title"] == FORMULA  # the record stays whole
 
 

@@ -2,8 +2,9 @@
 
 In order: crawl (throughput R, T, P and memory on a generated site), recrawl (a second,
 no-change crawl of that site and of the demo sources), search (Datasette against sqlite3
-on 100k statements), store (add one statement at 10k and 100k). `--large` adds 1M
-statements to search and store. Figures only: nothing passes or fails.
+on 100k statements), store (add one statement at 10k and 100k), distributed (the writer
+of a crawl on several machines against one worker). `--large` adds 1M statements to
+search and store. Figures only: nothing passes or fails.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, recrawl, search_speed, store_growth
+from bench import crawl_speed, distributed, recrawl, search_speed, store_growth
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "store")
+BENCHMARKS = ("crawl", "recrawl", "search", "store", "distributed")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -107,6 +108,21 @@ def store_rows(growth: dict[str, Any], sizes: list[int]) -> list[Row]:
     return rows
 
 
+def distributed_rows(result: dict[str, Any]) -> list[Row]:
+    if "skipped" in result:
+        return [("distributed", "skipped", result["skipped"])]
+    worker, writer = result["worker"], result["writer"]
+    return [
+        (
+            f"one worker: fetch → clean → push, {result['results']:,} results",
+            f"{worker['pages_per_s']} pages/s",
+            "",
+        ),
+        ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
+        ("writer / one worker", f"{result['ratio']}×", "≥ 5×"),
+    ]
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     width = max(len(r[0]) for r in rows)
@@ -184,6 +200,12 @@ def main() -> None:
             report["store_growth"] = growth
             rows = store_rows(growth, sizes)
             print_table("Add one statement (record_page: dedup, version, LSH reprints)", rows)
+            table += rows
+        if "distributed" in chosen:
+            result = distributed.run(work)
+            report["distributed"] = result
+            rows = distributed_rows(result)
+            print_table("Several machines: the writer against one worker (same machine)", rows)
             table += rows
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)

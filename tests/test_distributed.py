@@ -1,0 +1,562 @@
+"""Crawls on several machines: `communique crawl --frontier` (seeder and writer) and
+`communique worker`s sharing a real redis-server, against the fixture government web.
+
+What a user would notice: the archive two workers and a writer leave is the one a single
+machine leaves; each page is fetched once; killing a worker or the writer loses nothing
+and records nothing twice; a dead Redis is one line and an intact archive; a stranger with
+access to Redis cannot make the writer rewrite a source's record or a worker run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from archive.cleaned import Cleaned
+from archive.fetched import Fetched
+from archive.statuses import DELIVERED_BEFORE, NEW
+from crawler import frontier
+from crawler.results import BadResult, Result, decode, encode
+from tests.builders import crawl as build_crawl
+from tests.conftest import write_sources
+from tests.helpers import COMMUNIQUE, communique, rows
+from tests.redis_server import RedisServer, closed_port_url
+from tests.sites.server import SiteServer
+
+# No retry waits: the fixture site answers at once, and errors should be recorded at once.
+CRAWL = {"retries": 0, "timeout": 10}
+TIMEOUT_S = 150.0
+
+
+# Three of the demo sources: a paginated listing, a sitemap index, URLs seeded directly.
+SOME = ("mfa-zh", "embassy-sitemap", "cac-urls")
+
+
+def config_file(base_url: str, path: Path, *ids: str, **crawl: Any) -> Path:
+    return write_sources(base_url, path, *ids, crawl={**CRAWL, **crawl})
+
+
+# -- what an archive holds, in terms that do not depend on the order pages arrived in -------
+
+
+def snapshot(db: Path, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the archive holds; with `only`, of those sources alone."""
+    captures = rows(
+        db, "select source_id, canonical_url, http_status, status, outcome from captures"
+    )
+    kept = {
+        name: [row for row in value if not only or row.get("source_id", row.get("id")) in only]
+        if name not in ("captures", "outcomes")
+        else [item for item in value if not only or item[0][0] in only]
+        for name, value in _snapshot(db, captures).items()
+    }
+    return kept
+
+
+def _snapshot(db: Path, captures: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "statements": rows(
+            db,
+            "select source_id, title, text_hash, status, status_reason, version_count, "
+            "capture_count, published, issuer, language from statements order by 1, 3, 2",
+        ),
+        "urls": rows(
+            db,
+            "select u.url, u.source_id, s.text_hash from statement_urls u "
+            "join statements s on s.id = u.statement_id order by 1",
+        ),
+        "versions": rows(
+            db,
+            "select s.source_id, s.text_hash, v.version, v.title, v.text_hash as version_hash "
+            "from versions v join statements s on s.id = v.statement_id order by 1, 2, 3",
+        ),
+        # A page listed twice with the same body is new at one URL and unchanged at the
+        # other, whichever came first: outcomes are compared per source, not per URL.
+        "captures": sorted(Counter(tuple(c[k] for k in list(c)[:4]) for c in captures).items()),
+        "outcomes": sorted(Counter((c["source_id"], c["outcome"]) for c in captures).items()),
+        "errors": rows(
+            db, "select source_id, url, reason, http_status from crawl_errors order by 1, 2, 3"
+        ),
+        "health": rows(db, "select id, health, health_reason from sources order by 1"),
+    }
+
+
+def last_crawls(db: Path, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    found = rows(
+        db,
+        "select source_id, status, pages_fetched, statements_new, statements_changed, "
+        "statements_unchanged, errors, links_found from crawls "
+        "where id in (select max(id) from crawls group by source_id) order by 1",
+    )
+    return [row for row in found if not only or row["source_id"] in only]
+
+
+def page_hits(site: SiteServer) -> Counter[str]:
+    return Counter(path for path in site.requests if path != "/robots.txt")
+
+
+@dataclass
+class Baseline:
+    snapshot: dict[str, Any]
+    crawls: list[dict[str, Any]]
+    hits: Counter[str]
+    db: Path
+
+
+def snapshot_of(baseline: Baseline, only: tuple[str, ...]) -> dict[str, Any]:
+    return snapshot(baseline.db, only)
+
+
+@pytest.fixture(scope="module")
+def baseline(gov_site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """The demo sources crawled on one machine, as `communique crawl` does."""
+    folder = tmp_path_factory.mktemp("one-machine")
+    config = config_file(gov_site.base_url, folder / "sources.yaml")
+    gov_site.clear_requests()
+    result = communique("crawl", "--config", str(config), "--db", str(folder / "one.db"))
+    assert result.returncode == 0, result.stderr
+    db = folder / "one.db"
+    return Baseline(snapshot(db), last_crawls(db), page_hits(gov_site), db)
+
+
+# -- running the machines ---------------------------------------------------------------------
+
+
+class Machines:
+    """The processes of a crawl on several machines, all on this one, logs in a folder."""
+
+    def __init__(self, folder: Path, url: str, config: Path) -> None:
+        self.folder = folder
+        self.url = url
+        self.config = config
+        self.redis = redis.Redis.from_url(url)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (self.folder / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen([COMMUNIQUE, *args], stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = process
+        return process
+
+    def writer(self, db: Path, name: str = "writer", *extra: str) -> subprocess.Popen[bytes]:
+        args = ["crawl", "--frontier", self.url, "--config", str(self.config), "--db", str(db)]
+        return self.start(name, *args, *extra)
+
+    def worker(
+        self, name: str, until_idle: float = 3, reclaim_after: float = 2
+    ) -> subprocess.Popen[bytes]:
+        return self.start(
+            name,
+            "worker",
+            "--frontier", self.url,
+            "--config", str(self.config),
+            "--name", name,
+            "--until-idle", str(until_idle),
+            "--reclaim-after", str(reclaim_after),
+        )  # fmt: skip
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name}\n{self.log(name)[-4000:]}" for name in self.processes)
+
+    def wait(self, name: str, timeout: float = TIMEOUT_S) -> int:
+        try:
+            return self.processes[name].wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{name} did not exit in {timeout}s\n{self.logs()}") from None
+
+    def until(self, what: str, condition: Callable[[], bool], timeout: float = TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
+            for name, process in self.processes.items():
+                if process.poll() not in (None, 0, -9):
+                    raise AssertionError(f"{name} failed while waiting for {what}\n{self.logs()}")
+            time.sleep(0.05)
+
+    def seeded(self) -> bool:
+        return self.redis.hget(frontier.RUN, "seeded") == b"1"
+
+    def held_by(self, worker: str) -> int:
+        return frontier.status(self.redis, self.url).held_by.get(worker, 0)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def machines(folder: Path, url: str, config: Path) -> Iterator[Machines]:
+    running = Machines(folder, url, config)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+def captures(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return int(rows(db, "select count(*) as n from captures")[0]["n"])
+    except Exception:  # the writer is creating it
+        return 0
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_workers_and_a_writer_archive_what_one_machine_does(
+    baseline: Baseline, gov_site: SiteServer, frontier_url: str, tmp_path: Path
+) -> None:
+    config = config_file(gov_site.base_url, tmp_path / "sources.yaml")
+    db = tmp_path / "many.db"
+    gov_site.clear_requests()
+    with machines(tmp_path, frontier_url, config) as m:
+        m.writer(db)
+        m.until("the seeding", m.seeded)
+        m.worker("a")
+        m.worker("b")
+        assert m.wait("writer") == 0, m.logs()
+        assert m.wait("a") == 0, m.logs()
+        assert m.wait("b") == 0, m.logs()
+        summary = m.log("writer")
+    assert snapshot(db) == baseline.snapshot
+    assert last_crawls(db) == baseline.crawls
+    # Every page once, across both workers (robots.txt is each crawler's own).
+    hits = page_hits(gov_site)
+    assert {path: n for path, n in hits.items() if n > 1} == {}
+    assert set(hits) == set(baseline.hits)
+    assert "/private/secret.html" not in hits
+    # The worker's fetch errors reached the archive as crawl_errors rows.
+    reasons = {row["reason"] for row in rows(db, "select reason from crawl_errors")}
+    assert {"HTTP 404", "Forbidden by robots.txt"} <= reasons
+    assert "5 source(s) crawled into" in summary
+    # The run is gone from Redis: nothing of it carries into the next one.
+    assert redis.Redis.from_url(frontier_url).keys(f"{frontier.PREFIX}:*:requests") == []
+    assert not redis.Redis.from_url(frontier_url).exists(frontier.RUN)
+
+
+@pytest.mark.slow
+def test_workers_killed_or_stopped_mid_crawl_lose_nothing(
+    baseline: Baseline, gov_site: SiteServer, frontier_url: str, tmp_path: Path
+) -> None:
+    # Spaced requests (the shared per-host throttle) keep the crawl going for seconds.
+    config = config_file(gov_site.base_url, tmp_path / "sources.yaml", *SOME, download_delay=0.3)
+    db = tmp_path / "many.db"
+    with machines(tmp_path, frontier_url, config) as m:
+        m.writer(db)
+        m.until("the seeding", m.seeded)
+        a = m.worker("a")
+        m.until("worker a to hold requests", lambda: m.held_by("a") > 0)
+        a.send_signal(signal.SIGKILL)
+        assert m.wait("a") == -signal.SIGKILL
+        assert m.held_by("a") > 0  # left pending in the frontier, not lost
+        b = m.worker("b")
+        m.until("worker b to hold requests", lambda: m.held_by("b") > 0)
+        b.send_signal(signal.SIGTERM)
+        assert m.wait("b") == 0, m.log("b")  # finished what it held, then stopped
+        assert m.held_by("b") == 0
+        assert "finishing the requests in flight" in m.log("b")
+        m.worker("c")
+        assert m.wait("writer") == 0, m.logs()
+        assert m.wait("c") == 0, m.logs()
+        assert "a stopped worker held" in m.log("b") + m.log("c")  # a's, taken over
+    assert snapshot(db) == snapshot_of(baseline, SOME)
+    assert last_crawls(db) == [row for row in baseline.crawls if row["source_id"] in SOME]
+
+
+@pytest.mark.slow
+def test_the_writer_killed_mid_crawl_loses_nothing_and_records_nothing_twice(
+    baseline: Baseline, gov_site: SiteServer, frontier_url: str, tmp_path: Path
+) -> None:
+    config = config_file(gov_site.base_url, tmp_path / "sources.yaml", *SOME, download_delay=0.2)
+    db = tmp_path / "many.db"
+    with machines(tmp_path, frontier_url, config) as m:
+        writer = m.writer(db, "writer-1")
+        m.until("the seeding", m.seeded)
+        m.worker("a", until_idle=30)
+        m.until("a few pages in the archive", lambda: captures(db) >= 4)
+        writer.send_signal(signal.SIGKILL)
+        assert m.wait("writer-1") == -signal.SIGKILL
+        m.writer(db, "writer-2")
+        assert m.wait("writer-2") == 0, m.logs()
+        assert "resuming run" in m.log("writer-2")
+    assert snapshot(db) == snapshot_of(baseline, SOME)
+    interrupted = rows(db, "select count(*) as n from crawls where status = 'interrupted'")
+    assert interrupted[0]["n"] == len(SOME)  # the killed writer's crawl rows, one per source
+
+
+def test_redis_unreachable_is_one_line_and_leaves_the_archive_alone(
+    make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    with build_crawl(db) as c:
+        c.statement("https://gov-en.example/a", "A statement", "Its text.")
+    before = db.read_bytes()
+    config = str(make_config("mfa-en"))
+    url = closed_port_url()
+    commands = [
+        ["crawl", "--frontier", url, "--config", config, "--db", str(db)],
+        ["worker", "--frontier", url, "--config", config],
+        ["frontier", "status", "--frontier", url],
+        ["frontier", "clear", "--frontier", url, "--yes"],
+    ]
+    for command in commands:
+        result = communique(*command, timeout=60)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1, (command, result.stderr)
+        assert len(lines) == 1, (command, result.stderr)
+        assert url in lines[0] and "does not answer" in lines[0], lines[0]
+    assert db.read_bytes() == before
+    result = communique(
+        "crawl", "--frontier", "http://127.0.0.1:1/", "--config", config, "--db", str(db)
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: http://127.0.0.1:1/: not a Redis URL (expected redis://HOST:PORT/DB, "
+        "rediss://… or unix://PATH)"
+    ]
+    assert db.read_bytes() == before
+
+
+def test_frontier_status_and_clear(frontier_url: str) -> None:
+    result = communique("frontier", "status", "--frontier", frontier_url)
+    assert result.returncode == 0, result.stderr
+    assert "no run in progress" in result.stdout
+    server = redis.Redis.from_url(frontier_url)
+    run, resumed = frontier.open_run(server, "/somewhere/archive.db", ["mfa-en", "mfa-zh"])
+    assert not resumed
+    server.xadd(frontier.requests_key("mfa-en"), {"request": b"{}", "run": run.id})
+    server.sadd(frontier.dupefilter_key("mfa-en"), "f1", "f2")
+    server.xreadgroup(frontier.WORKERS_GROUP, "worker-x", {frontier.requests_key("mfa-en"): ">"})
+    server.xadd(frontier.requests_key("mfa-zh"), {"request": b"{}", "run": run.id})
+    frontier.heartbeat(server, "worker-x")
+    result = communique("frontier", "status", "--frontier", frontier_url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"run {run.id}" in lines[0] and "/somewhere/archive.db" in lines[0]
+    table = {line.split()[0]: line.split()[1:] for line in lines[2:4]}
+    assert table == {"mfa-en": ["0", "1", "2", "0"], "mfa-zh": ["1", "0", "0", "0"]}
+    assert "held by worker-x: 1" in result.stdout
+    assert "results waiting for the writer: 0" in result.stdout
+    assert "workers seen in the last minute: 1: worker-x" in result.stdout
+    result = communique("frontier", "clear", "--frontier", frontier_url, "--yes")
+    assert result.returncode == 0, result.stderr
+    assert server.keys(f"{frontier.PREFIX}:*") == []
+    # Another archive's writer will not take over a run it did not start.
+    frontier.open_run(server, "/somewhere/archive.db", ["mfa-en"])
+    with pytest.raises(frontier.FrontierError, match="another archive"):
+        frontier.open_run(server, "/elsewhere/other.db", ["mfa-en"])
+
+
+# -- hostile input: results and requests pushed by anyone with access to Redis ----------------
+
+
+def _result(run: str, source: str, url: str, text: str, key: str) -> dict[str, Any]:
+    page = Fetched(
+        source, url, 200, f"<h1>{text}</h1><p>{text}</p>".encode(), {"Content-Type": "text/html"}
+    )
+    cleaned = Cleaned(status="ok", url=url, title=text, text=f"{text} " * 20, language="en")
+    return encode(Result(f"{run}/{source}:{key}/0", run, page, cleaned, None, 0, "intruder"))
+
+
+@pytest.mark.slow
+def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
+    gov_site: SiteServer, frontier_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    base = gov_site.base_url
+    local = base.replace("127.0.0.1", "localhost")
+    beta_url = f"{base}/cac/2024-07/30/c_1723905478218641.htm"
+    alpha_urls = [
+        f"{local}/cac/2024-07/12/c_1722483160718842.htm",
+        f"{local}/mss/en/notices/202408/t20240801_3001.html",
+    ]
+    sources = [
+        {"id": "alpha", "name": "Alpha", "issuer": "Alpha", "kind": "urls",
+         "urls": alpha_urls[:1], "allowed_domains": ["localhost"]},
+        {"id": "beta", "name": "Beta", "issuer": "Beta", "kind": "urls",
+         "urls": [beta_url], "allowed_domains": ["127.0.0.1"]},
+    ]  # fmt: skip
+    config = tmp_path / "sources.yaml"
+    config.write_text(json.dumps({"crawl": {**CRAWL, "download_delay": 0}, "sources": sources}))
+    db = tmp_path / "archive.db"
+    # Beta is archived first, on one machine.
+    result = communique("crawl", "--config", str(config), "--db", str(db), "--source", "beta")
+    assert result.returncode == 0, result.stderr
+    beta_before = rows(db, "select * from statements where source_id = 'beta'")
+    assert len(beta_before) == 1
+    marker = tmp_path / "pwned"
+    gov_site.clear_requests()
+    with machines(tmp_path, frontier_url, config) as m:
+        m.writer(db, "writer", "--source", "alpha")
+        m.until("the seeding", m.seeded)
+        run = m.redis.hget(frontier.RUN, "id").decode()
+        push = lambda fields: m.redis.xadd(frontier.RESULTS, fields)  # noqa: E731
+        # Alpha claiming beta's page; beta (not in this run) claiming its own page.
+        push(_result(run, "alpha", beta_url, "HOSTILE ALPHA", "1-0"))
+        push(_result(run, "beta", beta_url, "HOSTILE BETA", "2-0"))
+        # Not a result at all; an unknown source; a body that inflates past max_page_bytes.
+        push({"meta": b"\x80not json", "body": b"", "signature": b""})
+        push(_result(run, "nosuch", alpha_urls[0], "HOSTILE", "3-0"))
+        bomb = _result(run, "alpha", alpha_urls[1], "BOMB", "4-0")
+        bomb["body"] = zlib.compress(b"\0" * 20_000_000, 9)
+        push(bomb)
+        # A result delivered twice (a writer restarted before acknowledging it): one capture.
+        twice = _result(run, "alpha", alpha_urls[1], "DELIVERED TWICE", "5-0")
+        push(twice)
+        push(twice)
+        # Requests a stranger slips into alpha's queue: a pickle that would run a command,
+        # a request class and a callback of their choosing, a page off alpha's domains.
+        queue = frontier.requests_key("alpha")
+        evil = pickle.dumps(_Touch(str(marker)))
+        m.redis.xadd(queue, {"request": evil, "run": run})
+        m.redis.xadd(
+            queue,
+            {
+                "request": json.dumps(
+                    {"url": alpha_urls[0], "_class": "subprocess.Popen", "callback": "closed"}
+                ),
+                "run": run,
+            },
+        )
+        off_site = {
+            "url": beta_url,
+            "callback": "parse_statement",
+            "errback": "on_error",
+            "meta": {},
+        }
+        m.redis.xadd(queue, {"request": json.dumps(off_site), "run": run})
+        m.worker("a")
+        assert m.wait("writer") == 0, m.logs()
+        assert m.wait("a") == 0, m.logs()
+        logs = m.logs()
+    assert not marker.exists()
+    assert "dropped frontier entry" in logs
+    # Beta's record is as it was; nothing was fetched from beta's host for alpha.
+    assert rows(db, "select * from statements where source_id = 'beta'") == beta_before
+    assert rows(db, "select count(*) as n from captures where source_id = 'beta'")[0]["n"] == 1
+    assert not any("c_1723905478218641" in path for path in gov_site.requests)
+    # Alpha got its page, the result delivered twice once, and the rejections as errors.
+    alpha = rows(
+        db,
+        "select title, version_count, capture_count from statements where source_id = 'alpha' order by title",
+    )
+    assert [row["version_count"] for row in alpha] == [1, 1]
+    assert "DELIVERED TWICE" in [row["title"] for row in alpha]
+    errors = [
+        row["reason"]
+        for row in rows(db, "select reason from crawl_errors where source_id = 'alpha'")
+    ]
+    assert any(
+        "rejected a result from intruder" in e and "outside alpha's allowed domains" in e
+        for e in errors
+    ), errors
+    assert any("larger than max_page_bytes" in e for e in errors), errors
+    assert not rows(db, "select * from statements where title like 'HOSTILE%' or title = 'BOMB'")
+    assert "source 'nosuch' is not crawled in this run" in logs
+    assert "source 'beta' is not crawled in this run" in logs
+
+
+class _Touch:
+    """Unpickling this runs `touch PATH`: what a pickled request from a stranger could do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch {self.path}",))
+
+
+# -- the parts, in this process -----------------------------------------------------------------
+
+
+def test_a_result_delivered_again_is_recorded_once(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    page = Fetched(
+        "gov-en", "https://gov-en.example/a", 200, b"<h1>A</h1>", {"Content-Type": "text/html"}
+    )
+    cleaned = Cleaned(status="ok", url=page.url, title="A", text="The text of A. " * 10)
+    from archive.ingest import ingest
+
+    with build_crawl(db) as c:
+        assert ingest(c.session, page, cleaned, delivery="run/gov-en:1-0/0") == NEW
+        assert ingest(c.session, page, cleaned, delivery="run/gov-en:1-0/0") == DELIVERED_BEFORE
+    assert rows(db, "select count(*) as n from captures")[0]["n"] == 1
+
+
+def test_results_are_read_back_strictly() -> None:
+    page = Fetched("alpha", "https://a.example/1", 200, b"<p>hi</p>", {"Content-Type": "text/html"})
+    good = encode(Result("r/alpha:1-0/0", "r", page, None, None, 3, "w"))
+    message = {
+        key.encode(): value.encode() if isinstance(value, str) else value
+        for key, value in good.items()
+    }
+    back = decode(message, 1000)
+    assert back.item == page and back.links == 3
+    broken = [
+        ({**message, b"body": zlib.compress(b"x" * 1001)}, "larger than max_page_bytes"),
+        ({**message, b"body": b"not zlib"}, "not zlib"),
+        ({**message, b"signature": b"short"}, "signature"),
+        (
+            {**message, b"meta": message[b"meta"].replace(b'"status": 200', b'"status": 999')},
+            "out of range",
+        ),
+        (
+            {
+                **message,
+                b"meta": message[b"meta"].replace(b'"role": "statement"', b'"role": "boss"'),
+            },
+            "role",
+        ),
+        ({**message, b"meta": b"[]"}, "version"),
+    ]
+    for fields, problem in broken:
+        with pytest.raises(BadResult, match=problem):
+            decode(fields, 1000)
+
+
+def test_the_shared_throttle_spaces_and_limits_requests_across_workers(
+    redis_server: RedisServer,
+) -> None:
+    from crawler.throttle import HostLimiter
+
+    server = redis_server.client(1)
+    server.flushdb()
+    one, two = HostLimiter(server), HostLimiter(server)
+    # Departures 0.5 s apart, whichever worker asks.
+    waits = []
+    for limiter in (one, two, one):
+        got = limiter.try_acquire("gov.example", delay=0.5, limit=3, lease_s=60)
+        assert got is not None
+        waits.append(round(got[1] * 2) / 2)
+    assert waits == [0.0, 0.5, 1.0]
+    # Three requests in flight was the limit, counted over both workers; per host.
+    assert two.try_acquire("gov.example", delay=0.5, limit=3, lease_s=60) is None
+    assert two.try_acquire("other.example", delay=0.5, limit=3, lease_s=60) is not None
+    server.flushdb()
+    first = one.try_acquire("gov.example", 0, 1, 60)
+    assert first is not None
+    assert two.try_acquire("gov.example", 0, 1, 60) is None
+    one.release("gov.example", first[0])  # the response came back
+    assert two.try_acquire("gov.example", 0, 1, 60) is not None

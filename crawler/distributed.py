@@ -59,7 +59,7 @@ from crawler.results import CleaningError, Result, encode
 from crawler.run import configure_logging, crawl_settings
 from crawler.spiders import spider_for
 from crawler.spiders.base import SourceSpider
-from crawler.stream_queue import FRONTIER_META, Entry
+from crawler.stream_queue import FRONTIER_META, Entry, gone
 from crawler.throttle import HostLimiter
 
 logger = logging.getLogger(__name__)
@@ -312,6 +312,9 @@ class FrontierScheduler(RedisScheduler):
             return
         try:
             self._keep(keys=[self.queue.key], args=[self.queue.group, self.queue.consumer, *held])
+        except redis.ResponseError as error:
+            if not gone(error):
+                _lost(self.url, error)
         except redis.RedisError as error:
             _lost(self.url, error)
 

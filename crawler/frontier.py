@@ -37,6 +37,7 @@ RUN = f"{PREFIX}:run"
 RESULTS = f"{PREFIX}:results"
 WORKERS = f"{PREFIX}:workers"
 KNOWN = f"{PREFIX}:known"  # identities of the WeChat articles in the archive (JSON list)
+COUNTED = f"{PREFIX}:counted"  # results whose statement links the run has counted
 WORKERS_GROUP = "workers"
 WRITER_GROUP = "writer"
 WRITER = "writer"  # the writer's consumer name: a restarted writer re-reads what it held
@@ -238,7 +239,7 @@ def mark_finishing(r: redis.Redis) -> None:
 
 def close_run(r: redis.Redis, run: Run) -> None:
     """Delete the run and everything it kept: its queues, duplicate filters and plans."""
-    keys: list[str] = [RUN, KNOWN, RESULTS]
+    keys: list[str] = [RUN, KNOWN, RESULTS, COUNTED]
     for source in run.sources:
         keys += [requests_key(source), dupefilter_key(source), plan_key(source)]
     r.delete(*keys)

@@ -32,6 +32,24 @@ FRONTIER_META = "communique_frontier"  # the stream entry a request came from
 CALLBACKS = frozenset({"parse_entry", "parse_statement", "on_error"})
 # Meta keys that describe one attempt in one process, never carried into the frontier.
 TRANSIENT_META = (FRONTIER_META, LEASE_META, "download_slot", "download_latency")
+# The meta keys a request read from the frontier may carry: those our spiders and Scrapy's
+# redirect, retry and depth middlewares set. Others (`proxy`, `download_maxsize`, …) would
+# let whoever writes to Redis steer a worker.
+KNOWN_META = frozenset(
+    {
+        "handle_httpstatus_list",
+        "wechat_route",
+        "wechat_walls",
+        "album_page",
+        "listing_page",
+        "redirect_urls",
+        "redirect_reasons",
+        "redirect_times",
+        "redirect_ttl",
+        "retry_times",
+        "depth",
+    }
+)
 # A request taken this many times by workers that died before finishing it is given up
 # (recorded as an error): it is likely what kills them.
 MAX_DELIVERIES = 5
@@ -140,6 +158,7 @@ def request_from_json(raw: bytes, spider: scrapy.Spider) -> Request:
         meta = _unplain(data.get("meta") or {})
         if not isinstance(meta, dict) or not isinstance(headers, dict):
             raise BadRequest("meta or headers are not mappings")
+        meta = {name: value for name, value in meta.items() if name in KNOWN_META}
         return Request(
             url,
             callback=callbacks["callback"],
@@ -156,6 +175,12 @@ def request_from_json(raw: bytes, spider: scrapy.Spider) -> Request:
         raise
     except (TypeError, ValueError, AttributeError) as error:
         raise BadRequest(f"unusable fields ({type(error).__name__}: {error})") from None
+
+
+def gone(error: redis.ResponseError) -> bool:
+    """Whether Redis refused because the stream or its group no longer exists: the writer
+    deleted the run (it was complete) or `frontier clear` did."""
+    return "NOGROUP" in str(error)
 
 
 @dataclass
@@ -196,7 +221,12 @@ class StreamQueue(RedisQueue):
         self.server.xadd(self.key, {"request": self._encode_request(request)})
 
     def pop(self, timeout: int = 0) -> Entry | None:
-        found = self._read_new() or self._reclaim()
+        try:
+            found = self._read_new() or self._reclaim()
+        except redis.ResponseError as error:
+            if not gone(error):
+                raise
+            return None  # the run was closed (or cleared) under this worker: nothing to take
         if found is None:
             return None
         entry_id, fields, deliveries = found
@@ -260,9 +290,19 @@ class StreamQueue(RedisQueue):
         ids = [entry_id for entry_id, _ in self.claimed]
         self.claimed.clear()
         if ids:
-            self.server.xclaim(
-                self.key, self.group, self.consumer, 0, ids, idle=self.reclaim_ms + 1, justid=True
-            )
+            try:
+                self.server.xclaim(
+                    self.key,
+                    self.group,
+                    self.consumer,
+                    0,
+                    ids,
+                    idle=self.reclaim_ms + 1,
+                    justid=True,
+                )
+            except redis.ResponseError as error:
+                if not gone(error):
+                    raise
 
     def ack(self, entry_id: str) -> None:
         pipe = self.server.pipeline(transaction=True)

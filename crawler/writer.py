@@ -199,6 +199,14 @@ def route_files(source: Source, config: Config) -> list[Path]:
     return found
 
 
+# KEYS: run record, ids counted. ARGV: result id, counter, statement links found.
+_COUNT = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
+end
+"""
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A result the writer refuses, and why (recorded as an error of its source)."""
@@ -227,13 +235,14 @@ class Writer:
         self.sources = {source.id: source for source in sources}
         self.domains = {source.id: allowed_domains(source, config) for source in sources}
         self.files = {
-            source.id: {path.resolve().as_uri() for path in route_files(source, config)}
+            source.id: {path.absolute().as_uri() for path in route_files(source, config)}
             for source in sources
         }
         self.max_body = config.crawl.max_page_bytes
         self.settings = IngestSettings.from_config(config)
         self.sessions: dict[str, Session] = {}
         self.taken = 0
+        self._count = r.register_script(_COUNT)
 
     def write(self) -> list[CrawlSummary]:
         """Open a crawl per source, take results until the run is over, finish the crawls
@@ -327,7 +336,7 @@ class Writer:
         """Record a batch: per source in one transaction; then acknowledge them all."""
         by_source: dict[str, list[tuple[str, Result | Rejected]]] = {}
         strays: list[str] = []
-        links: dict[str, int] = {}
+        counts: list[Result] = []
         for raw_id, fields in entries:
             entry_id = raw_id.decode()
             checked = self.check(fields)
@@ -337,8 +346,8 @@ class Writer:
                 continue
             source_id, verdict = checked
             by_source.setdefault(source_id, []).append((entry_id, verdict))
-            if isinstance(verdict, Result):
-                links[source_id] = links.get(source_id, 0) + verdict.links
+            if isinstance(verdict, Result) and verdict.links:
+                counts.append(verdict)
         for source_id, batch in by_source.items():
             session = self.sessions[source_id]
             with session.batch():
@@ -348,9 +357,15 @@ class Writer:
         pipe = self.r.pipeline(transaction=True)
         pipe.xack(frontier.RESULTS, frontier.WRITER_GROUP, *ids)
         pipe.xdel(frontier.RESULTS, *ids)
-        for source_id, count in links.items():
-            if count:
-                pipe.hincrby(frontier.RUN, f"links:{source_id}", count)
+        for result in counts:
+            # Once per result id: the same page pushed again by a worker that took over a
+            # dead one's request is not counted again; one re-read after a restart is,
+            # since it was not before (this runs with the acknowledgement, atomically).
+            self._count(
+                keys=[frontier.RUN, frontier.COUNTED],
+                args=[result.id, f"links:{result.source_id}", result.links],
+                client=pipe,
+            )
         pipe.execute()
         self.taken += len(ids)
 

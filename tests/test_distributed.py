@@ -29,6 +29,7 @@ import redis
 from archive.cleaned import Cleaned
 from archive.fetched import Fetched
 from archive.statuses import DELIVERED_BEFORE, NEW
+from communique.config import Source
 from crawler import frontier
 from crawler.results import BadResult, Result, decode, encode
 from tests.builders import crawl as build_crawl
@@ -157,7 +158,7 @@ class Machines:
         return self.start(name, *args, *extra)
 
     def worker(
-        self, name: str, until_idle: float = 3, reclaim_after: float = 2
+        self, name: str, until_idle: float = 1.5, reclaim_after: float = 2
     ) -> subprocess.Popen[bytes]:
         return self.start(
             name,
@@ -373,12 +374,12 @@ def test_frontier_status_and_clear(frontier_url: str) -> None:
 # -- hostile input: results and requests pushed by anyone with access to Redis ----------------
 
 
-def _result(run: str, source: str, url: str, text: str, key: str) -> dict[str, Any]:
+def _result(run: str, source: str, url: str, text: str, key: str, links: int = 0) -> dict[str, Any]:
     page = Fetched(
         source, url, 200, f"<h1>{text}</h1><p>{text}</p>".encode(), {"Content-Type": "text/html"}
     )
     cleaned = Cleaned(status="ok", url=url, title=text, text=f"{text} " * 20, language="en")
-    return encode(Result(f"{run}/{source}:{key}/0", run, page, cleaned, None, 0, "intruder"))
+    return encode(Result(f"{run}/{source}:{key}/0", run, page, cleaned, None, links, "intruder"))
 
 
 @pytest.mark.slow
@@ -401,9 +402,9 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
     config = tmp_path / "sources.yaml"
     config.write_text(json.dumps({"crawl": {**CRAWL, "download_delay": 0}, "sources": sources}))
     db = tmp_path / "archive.db"
-    # Beta is archived first, on one machine.
-    result = communique("crawl", "--config", str(config), "--db", str(db), "--source", "beta")
-    assert result.returncode == 0, result.stderr
+    # Beta's statement is in the archive already.
+    with build_crawl(db, Source.model_validate(sources[1])) as c:
+        c.statement(beta_url, "Beta's statement", "What beta said. " * 20)
     beta_before = rows(db, "select * from statements where source_id = 'beta'")
     assert len(beta_before) == 1
     marker = tmp_path / "pwned"
@@ -423,7 +424,8 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
         bomb["body"] = zlib.compress(b"\0" * 20_000_000, 9)
         push(bomb)
         # A result delivered twice (a writer restarted before acknowledging it): one capture.
-        twice = _result(run, "alpha", alpha_urls[1], "DELIVERED TWICE", "5-0")
+        # (It says it found 2 statement links, counted once.)
+        twice = _result(run, "alpha", alpha_urls[1], "DELIVERED TWICE", "5-0", links=2)
         push(twice)
         push(twice)
         # Requests a stranger slips into alpha's queue: a pickle that would run a command,
@@ -447,6 +449,9 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
             "meta": {},
         }
         m.redis.xadd(queue, {"request": json.dumps(off_site), "run": run})
+        # …and alpha's own page, through a proxy of their choosing.
+        proxied = {**off_site, "url": alpha_urls[0], "meta": {"proxy": "http://127.0.0.1:9"}}
+        m.redis.xadd(queue, {"request": json.dumps(proxied), "run": run})
         m.worker("a")
         assert m.wait("writer") == 0, m.logs()
         assert m.wait("a") == 0, m.logs()
@@ -464,6 +469,8 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
     )
     assert [row["version_count"] for row in alpha] == [1, 1]
     assert "DELIVERED TWICE" in [row["title"] for row in alpha]
+    # 1 link: alpha's URL, counted at seeding; 2: the result delivered twice, counted once.
+    assert last_crawls(db, ("alpha",))[0]["links_found"] == 3
     errors = [
         row["reason"]
         for row in rows(db, "select reason from crawl_errors where source_id = 'alpha'")
@@ -473,6 +480,7 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
         for e in errors
     ), errors
     assert any("larger than max_page_bytes" in e for e in errors), errors
+    assert not any("refused" in e.lower() for e in errors), errors  # the proxy was not used
     assert not rows(db, "select * from statements where title like 'HOSTILE%' or title = 'BOMB'")
     assert "source 'nosuch' is not crawled in this run" in logs
     assert "source 'beta' is not crawled in this run" in logs

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -198,6 +199,21 @@ class Machines:
     def held_by(self, worker: str) -> int:
         return frontier.status(self.redis, self.url).held_by.get(worker, 0)
 
+    def paths_held_by(self, worker: str) -> set[str]:
+        """The pages (path and query, as the site logs them) a worker's requests ask for."""
+        run = frontier.current_run(self.redis)
+        paths = set()
+        for source in run.sources if run else ():
+            key = frontier.requests_key(source)
+            pending: Any = self.redis.xpending_range(
+                key, frontier.WORKERS_GROUP, "-", "+", 10_000, consumername=worker
+            )
+            for held in pending:
+                for _, fields in self.redis.xrange(key, held["message_id"], held["message_id"]):
+                    parts = urlsplit(json.loads(fields[b"request"])["url"])
+                    paths.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+        return paths
+
     def stop_all(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
@@ -265,6 +281,7 @@ def test_workers_killed_or_stopped_mid_crawl_lose_nothing(
     # Spaced requests (the shared per-host throttle) keep the crawl going for seconds.
     config = config_file(gov_site.base_url, tmp_path / "sources.yaml", *SOME, download_delay=0.3)
     db = tmp_path / "many.db"
+    gov_site.clear_requests()
     with machines(tmp_path, frontier_url, config) as m:
         m.writer(db)
         m.until("the seeding", m.seeded)
@@ -273,6 +290,7 @@ def test_workers_killed_or_stopped_mid_crawl_lose_nothing(
         a.send_signal(signal.SIGKILL)
         assert m.wait("a") == -signal.SIGKILL
         assert m.held_by("a") > 0  # left pending in the frontier, not lost
+        held_by_a = m.paths_held_by("a")
         b = m.worker("b")
         m.until("worker b to hold requests", lambda: m.held_by("b") > 0)
         b.send_signal(signal.SIGTERM)
@@ -285,6 +303,13 @@ def test_workers_killed_or_stopped_mid_crawl_lose_nothing(
         assert "a stopped worker held" in m.log("b") + m.log("c")  # a's, taken over
     assert snapshot(db) == snapshot_of(baseline, SOME)
     assert last_crawls(db) == [row for row in baseline.crawls if row["source_id"] in SOME]
+    # Each page fetched once across the three workers; only what the killed worker held
+    # (and may have fetched before it died) a second time, by the worker that took it over.
+    hits = page_hits(gov_site)
+    assert set(hits) <= set(baseline.hits)
+    twice = {path: n for path, n in hits.items() if n > 1}
+    assert set(twice) <= held_by_a, (twice, held_by_a)
+    assert max(hits.values()) <= 2, hits
 
 
 @pytest.mark.slow
@@ -293,6 +318,7 @@ def test_the_writer_killed_mid_crawl_loses_nothing_and_records_nothing_twice(
 ) -> None:
     config = config_file(gov_site.base_url, tmp_path / "sources.yaml", *SOME, download_delay=0.2)
     db = tmp_path / "many.db"
+    gov_site.clear_requests()
     with machines(tmp_path, frontier_url, config) as m:
         writer = m.writer(db, "writer-1")
         m.until("the seeding", m.seeded)
@@ -306,6 +332,10 @@ def test_the_writer_killed_mid_crawl_loses_nothing_and_records_nothing_twice(
     assert snapshot(db) == snapshot_of(baseline, SOME)
     interrupted = rows(db, "select count(*) as n from crawls where status = 'interrupted'")
     assert interrupted[0]["n"] == len(SOME)  # the killed writer's crawl rows, one per source
+    # The restarted writer's seeding fetched nothing again: every page once in the run.
+    hits = page_hits(gov_site)
+    assert {path: n for path, n in hits.items() if n > 1} == {}
+    assert set(hits) <= set(baseline.hits)
 
 
 def test_redis_unreachable_is_one_line_and_leaves_the_archive_alone(

@@ -120,6 +120,12 @@ def distributed_rows(result: dict[str, Any]) -> list[Row]:
         ),
         ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
         ("writer / one worker", f"{result['ratio']}×", "≥ 5×"),
+        (
+            "CPU a page: one worker / the writer (start-up included)",
+            f"{worker['cpu_ms_per_page']} / {writer['cpu_ms_per_result']} ms",
+            "",
+        ),
+        ("writer / one worker, by CPU", f"{result['cpu_ratio']}×", "≥ 5×"),
     ]
 
 

@@ -11,6 +11,9 @@ the other, each with the machine to itself as far as other work on it allows.
   last result's arrival in Redis (the stream entry's own time stamp, Redis's clock).
 - Writer rate: results taken between the first and the last time the stream shrank, over
   that time (polled every 20 ms), so start-up and the run's finish are left out.
+- CPU per page: each command's CPU time (its own and its processes', start-up included)
+  over the results. Wall-clock rates swing with other work on a shared machine; CPU time
+  hardly does, so the CPU ratio is the steadier figure of the two.
 
 `python -m bench.distributed seed CONFIG DB URL` is the seeding step on its own (a run
 opened and its start requests pushed, as the writer does before it writes).
@@ -87,15 +90,20 @@ def run(work: Path) -> dict[str, Any]:
         "worker": {
             "seconds": round(worker_s, 2),
             "pages_per_s": round(worker_rate, 1),
+            "cpu_seconds": worker.cpu_seconds,
+            "cpu_ms_per_page": round(1000 * worker.cpu_seconds / results, 2),
             "max_rss_mb": worker.max_rss_mb,
         },
         "writer": {
             "seconds": round(watch.seconds, 2),
             "results_per_s": round(writer_rate, 1),
             "wall_seconds": round(writer.seconds, 2),
+            "cpu_seconds": writer.cpu_seconds,
+            "cpu_ms_per_result": round(1000 * writer.cpu_seconds / results, 2),
             "max_rss_mb": writer.max_rss_mb,
         },
         "ratio": round(writer_rate / worker_rate, 2),
+        "cpu_ratio": round(worker.cpu_seconds / writer.cpu_seconds, 2),
     }
 
 

@@ -9,19 +9,23 @@ access to Redis cannot make the writer rewrite a source's record or a worker run
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import signal
+import sqlite3
 import subprocess
+import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -598,3 +602,151 @@ def test_the_shared_throttle_spaces_and_limits_requests_across_workers(
     assert two.try_acquire("gov.example", 0, 1, 60) is None
     one.release("gov.example", first[0])  # the response came back
     assert two.try_acquire("gov.example", 0, 1, 60) is not None
+
+
+# -- rechecks: `crawl --due --frontier` and conditional requests, as on one machine -----------
+
+
+_PARAGRAPHS = (
+    "The Ministry of Water Resources today set out the measures it will take this season "
+    "to protect the river basins of the northern provinces from flooding.",
+    "Local governments will inspect every embankment before the end of the month, and the "
+    "results of those inspections will be published on their own websites.",
+    "The ministry reminded residents of low-lying districts to follow the instructions of "
+    "the emergency services and to keep their mobile telephones switched on.",
+    "Funds set aside for repairs will be released to the provinces within ten days, and "
+    "the ministry will report on their use at the end of the flood season.",
+)
+
+
+def _statement_page(title: str) -> bytes:
+    body = "".join(f"<p>{title}: {paragraph}</p>" for paragraph in _PARAGRAPHS)
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><article><h1>{title}</h1><p class='date'>2024-08-01</p>{body}"
+        "</article></body></html>"
+    ).encode()
+
+
+class _ValidatingSite:
+    """A site whose pages have an ETag and answer 304 to a request that sends it back; it
+    logs each page request with the If-None-Match it carried."""
+
+    PAGES: ClassVar[dict[str, bytes]] = {
+        "/floods.html": _statement_page("Flood season measures"),
+        "/repairs.html": _statement_page("Embankment repairs funded"),
+    }
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str | None]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page = site.PAGES.get(self.path)
+                if self.path != "/robots.txt":
+                    site.log.append((self.path, self.headers.get("If-None-Match")))
+                if page is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                etag = f'"{hashlib.sha256(page).hexdigest()[:16]}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def validating_site() -> Iterator[_ValidatingSite]:
+    site = _ValidatingSite()
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+@pytest.mark.slow
+def test_due_rechecks_send_validators_and_record_what_one_machine_does(
+    validating_site: _ValidatingSite, frontier_url: str, tmp_path: Path
+) -> None:
+    site = validating_site
+    source = {
+        "id": "water",
+        "name": "Ministry of Water Resources",
+        "issuer": "Ministry of Water Resources",
+        "kind": "urls",
+        "every": "6h",
+        "urls": [f"{site.base_url}{path}" for path in site.PAGES],
+        "allowed_domains": ["127.0.0.1"],
+    }
+    config = tmp_path / "sources.yaml"
+    config.write_text(json.dumps({"crawl": {**CRAWL, "download_delay": 0}, "sources": [source]}))
+    db = tmp_path / "many.db"
+
+    def frontier_crawl(name: str) -> str:
+        with machines(tmp_path, frontier_url, config) as m:
+            m.writer(db, name, "--due")
+            m.worker(f"{name}-worker")
+            assert m.wait(name) == 0, m.logs()
+            assert m.wait(f"{name}-worker") == 0, m.logs()
+            return m.log(name)
+
+    frontier_crawl("first")
+    assert sorted(site.log) == [("/floods.html", None), ("/repairs.html", None)]
+    assert rows(db, "select count(*) as n from statements")[0]["n"] == 2
+    # Nothing due: nothing seeded, nothing fetched.
+    site.log.clear()
+    result = communique(
+        "crawl", "--due", "--frontier", frontier_url, "--config", str(config), "--db", str(db)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Nothing is due." in result.stdout
+    assert site.log == []
+    # One statement due for a recheck: only its page is asked for, with its ETag (304).
+    one = tmp_path / "one.db"
+    connection = sqlite3.connect(db)
+    try:
+        with connection:
+            connection.execute(
+                "update statements set next_check = '2000-01-01' where id in "
+                "(select statement_id from statement_urls where url like '%/floods.html')"
+            )
+        copy = sqlite3.connect(one)
+        connection.backup(copy)  # the archive as it is, WAL included
+        copy.close()
+    finally:
+        connection.close()
+    frontier_crawl("recheck")
+    assert len(site.log) == 1 and site.log[0][0] == "/floods.html"
+    assert site.log[0][1] is not None  # the validator went out
+    # The same recheck on one machine leaves the same archive.
+    site.log.clear()
+    result = communique("crawl", "--due", "--config", str(config), "--db", str(one))
+    assert result.returncode == 0, result.stderr
+    assert len(site.log) == 1 and site.log[0][0] == "/floods.html" and site.log[0][1]
+    assert snapshot(db) == snapshot(one)
+    assert last_crawls(db) == last_crawls(one)
+    assert rows(db, "select http_status from captures order by id desc limit 1") == [
+        {"http_status": 304}
+    ]

@@ -750,3 +750,58 @@ def test_due_rechecks_send_validators_and_record_what_one_machine_does(
     assert rows(db, "select http_status from captures order by id desc limit 1") == [
         {"http_status": 304}
     ]
+
+
+# -- WeChat routes through the frontier ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_wechat_routes_on_two_workers_archive_what_one_machine_does(
+    frontier_url: str, tmp_path: Path
+) -> None:
+    from tests.builders import wechat_source, write_wechat_config
+    from tests.sites.wechat.site import BIZ, WechatSite
+    from tests.test_wechat_crawl import article_mid
+
+    with WechatSite() as site:
+        w, b = site.wechat, site.bridge
+        sources = [
+            wechat_source(
+                "jc-rsshub",
+                [
+                    {"feed": f"{b}/feeds/rsshub.xml"},
+                    {"album": f"{w}/mp/appmsgalbum?__biz={BIZ}&action=getalbum&album_id=3567"},
+                    {"urls": [f"{w}/link?url=dn9a_-gY295K0Rci_xozVXfdMkSQTLW6cw&type=2&k=Dk4aTu"]},
+                ],
+                BIZ,
+            ),
+        ]  # one source: two of one account share articles, whichever finds one first
+        config = write_wechat_config(tmp_path / "sources.yaml", sources, delay=0.1)
+
+        def articles(since: int) -> Counter[str | None]:
+            return Counter(
+                article_mid(hit.target) for hit in site.hits[since:] if article_mid(hit.target)
+            )
+
+        one = tmp_path / "one.db"
+        mark = len(site.hits)
+        result = communique("crawl", "--config", str(config), "--db", str(one), "--no-progress")
+        assert result.returncode == 0, result.stderr[-2000:]
+        one_machine = articles(mark)
+        many = tmp_path / "many.db"
+        mark = len(site.hits)
+        with machines(tmp_path, frontier_url, config) as m:
+            m.writer(many)
+            m.until("the seeding", m.seeded)
+            m.worker("a")
+            m.worker("b")
+            assert m.wait("writer") == 0, m.logs()
+            assert m.wait("a") == 0, m.logs()
+            assert m.wait("b") == 0, m.logs()
+        two_workers = articles(mark)
+    assert snapshot(many) == snapshot(one)
+    assert last_crawls(many) == last_crawls(one)
+    assert rows(many, "select count(*) as n from statements")[0]["n"] >= 4
+    # Each article fetched as often as on one machine, whichever worker found which link
+    # form (one link form that only its page resolves is fetched on one machine too).
+    assert two_workers == one_machine

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import signal
 import sqlite3
 import subprocess
@@ -760,8 +761,15 @@ def test_wechat_routes_on_two_workers_archive_what_one_machine_does(
     frontier_url: str, tmp_path: Path
 ) -> None:
     from tests.builders import wechat_source, write_wechat_config
-    from tests.sites.wechat.site import BIZ, WechatSite
-    from tests.test_wechat_crawl import article_mid
+    from tests.sites.wechat.site import BIZ, SHORT_IDS, WechatSite
+
+    def article_mid(target: str) -> str | None:
+        """The message id of the article a request target asks for, in either link form."""
+        if target.startswith("/s/"):
+            short = SHORT_IDS.get(target[3:])
+            return short[0] if short else None
+        found = re.search(r"[?&]mid=(\d+)", target)
+        return found.group(1) if found and target.startswith("/s?") else None
 
     with WechatSite() as site:
         w, b = site.wechat, site.bridge

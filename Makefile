@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 REPLAY_VENV := .venv-replay
 REPLAY_STAMP := $(REPLAY_VENV)/.installed-stamp
 
-.PHONY: install replay-env test browser demo eval bench lint format clean
+.PHONY: install replay-env test browser redis demo eval bench lint format clean
 
 install: $(STAMP) $(REPLAY_STAMP)
 
@@ -25,7 +25,7 @@ $(REPLAY_STAMP): requirements-replay.txt
 	$(REPLAY_VENV)/bin/python -m pip install --quiet -r requirements-replay.txt
 	touch $(REPLAY_STAMP)
 
-test: $(STAMP) $(REPLAY_STAMP) browser
+test: $(STAMP) $(REPLAY_STAMP) browser redis
 	$(BIN)/pytest
 
 # Headless Chromium for the browser tests (tests/test_web.py), from Debian's packages when
@@ -36,6 +36,15 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "browser: could not install chromium; browser tests will be skipped"; \
 	else echo "browser: chromium not installed and apt-get unusable here; browser tests will be skipped"; fi
+
+# redis-server for the tests of crawls on several machines (tests/test_distributed.py), from
+# Debian's packages when it is missing and apt can be used; otherwise those tests are skipped.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
+		|| echo "redis: could not install redis-server; its tests will be skipped"; \
+	else echo "redis: redis-server not installed and apt-get unusable here; its tests will be skipped"; fi
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.sites.demo

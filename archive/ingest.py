@@ -137,6 +137,11 @@ class Session:
             raise RuntimeError("the ingest session is not open")
         return self.archive
 
+    def batch(self) -> AbstractContextManager[Any]:
+        """Arrivals ingested in the block are committed together, in one transaction: a
+        writer taking many results at a time pays for one commit, not one each."""
+        return self.store.transaction()
+
     def finish(self, reason: str, links_found: int | None = None) -> CrawlSummary:
         """Close the crawl with its counts and judge the source's health (archive.health)."""
         self.summary = self.store.finish_crawl(self.crawl_id, reason, links_found)
@@ -172,14 +177,35 @@ def ingest(
     item: Arrival,
     cleaned: Cleaned | BaseException | None = None,
     signature: bytes | None = None,
+    *,
+    delivery: str | None = None,
 ) -> str:
     """Record one arrival; returns what became of it (archive.statuses: new, changed, …).
 
     `cleaned` is the page's cleaning when the caller already ran it (in a worker process,
     or on another machine): the result, or the exception it raised. Without it, a page
     that needs cleaning is cleaned here. `signature` is the text's MinHash when computed
-    with it.
+    with it. `delivery` is the id of a result another machine delivered: recorded with
+    the arrival in one transaction, so that the same result delivered again is not
+    recorded twice (statuses.DELIVERED_BEFORE).
     """
+    if delivery is None:
+        return _ingest(session, item, cleaned, signature)
+    store = session.store
+    with store.transaction():
+        if store.delivered(delivery):
+            return statuses.DELIVERED_BEFORE
+        outcome = _ingest(session, item, cleaned, signature)
+        store.record_delivery(delivery, session.crawl_id)
+    return outcome
+
+
+def _ingest(
+    session: Session,
+    item: Arrival,
+    cleaned: Cleaned | BaseException | None,
+    signature: bytes | None,
+) -> str:
     store = session.store
     if session.source_id is not None and item.source_id != session.source_id:
         # Nothing from one source may be written as another's.

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -26,6 +26,7 @@ CAPTURES = "captures"
 BODIES = "bodies"
 CRAWLS = "crawls"
 CRAWL_ERRORS = "crawl_errors"
+DELIVERIES = "deliveries"
 MINHASHES = "minhashes"
 MINHASH_BANDS = "minhash_bands"
 
@@ -231,6 +232,12 @@ TABLES: dict[str, Table] = {
         },
         foreign_keys=[("crawl_id", CRAWLS, "id"), ("source_id", SOURCES, "id")],
         indexes=[["crawl_id"], ["source_id"]],
+    ),
+    # Results other crawl machines delivered through Redis, by id (crawler/results.py): a
+    # result delivered again, after a writer restarted, is not recorded twice.
+    DELIVERIES: Table(
+        {"id": str, "crawl_id": int, "at": str},
+        foreign_keys=[("crawl_id", CRAWLS, "id")],
     ),
 }
 

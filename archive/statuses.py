@@ -50,6 +50,9 @@ ERROR = "error"
 INDEX = "index"  # a feed, sitemap or listing page: kept raw, not cleaned
 GONE_OUTCOME = "gone"  # a known statement's page answered 404/410 or became a gone page
 STATEMENT_OUTCOMES = (NEW, CHANGED, UNCHANGED)  # the page held the statement's text
+# Not a capture: a result from another machine that was recorded before (delivered again
+# after the writer restarted); nothing is written.
+DELIVERED_BEFORE = "delivered_before"
 
 
 def is_gone(status: str | None) -> bool:

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +60,7 @@ WRITE_METHODS = frozenset(
         "record_if_unchanged",
         "record_page",
         "apply_reextraction",
+        "record_delivery",
     )
 )
 
@@ -140,6 +142,10 @@ class Archive:
 
     def close(self) -> None:
         self.db.close()
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """Several write methods as one transaction (each becomes a savepoint in it)."""
+        return self.db.atomic()
 
     # -- sources and crawls -------------------------------------------------------------
 
@@ -232,6 +238,15 @@ class Archive:
         says whether it was an entry page (index) or a statement's."""
         with self.db.atomic():
             self._insert_error(crawl_id, source_id, url, reason, http_status, role)
+
+    def delivered(self, delivery: str) -> bool:
+        """Whether a result with this id (another machine's, through Redis) was recorded."""
+        found = self.db.execute(f"select 1 from {schema.DELIVERIES} where id = ?", [delivery])
+        return found.fetchone() is not None
+
+    def record_delivery(self, delivery: str, crawl_id: int) -> None:
+        with self.db.atomic():
+            self._insert(schema.DELIVERIES, {"id": delivery, "crawl_id": crawl_id, "at": utc_now()})
 
     def set_health(self, source_id: str, problems: str | None, checked: str) -> None:
         """A source's health as judged after a crawl (archive.health): its problems, if any."""

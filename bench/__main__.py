@@ -5,9 +5,10 @@ no-change crawl of that site and of the demo sources), search (raw SQLite, the S
 and the statements table's search box on 100k statements of `bench.corpus`), csv (the
 full statements CSV, streamed by Datasette and written by `communique export`), store
 (add one statement, and bytes per statement, at 10k and 100k), feeds (Atom feeds, the
-home page's timelines and a statement page on 100k statements). `--large` adds 1M
-statements to search, csv and store. Figures only: nothing passes or fails; the goals of
-issue 18 are printed beside what was measured.
+home page's timelines and a statement page on 100k statements), distributed (the writer
+of a crawl on several machines against one worker). `--large` adds 1M statements to
+search, csv and store. Figures only: nothing passes or fails; the goals of issue 18 are
+printed beside what was measured.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, csv_speed, feed_speed, recrawl, search_speed, store_growth
+from bench import (
+    crawl_speed,
+    csv_speed,
+    distributed,
+    feed_speed,
+    recrawl,
+    search_speed,
+    store_growth,
+)
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "feeds")
+BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "feeds", "distributed")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -247,6 +256,27 @@ def feed_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def distributed_rows(result: dict[str, Any]) -> list[Row]:
+    if "skipped" in result:
+        return [("distributed", "skipped", result["skipped"])]
+    worker, writer = result["worker"], result["writer"]
+    return [
+        (
+            f"one worker: fetch → clean → push, {result['results']:,} results",
+            f"{worker['pages_per_s']} pages/s",
+            "",
+        ),
+        ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
+        ("writer / one worker", f"{result['ratio']}×", "≥ 5×"),
+        (
+            "CPU a page: one worker / the writer (start-up included)",
+            f"{worker['cpu_ms_per_page']} / {writer['cpu_ms_per_result']} ms",
+            "",
+        ),
+        ("writer / one worker, by CPU", f"{result['cpu_ratio']}×", "≥ 5×"),
+    ]
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     width = max(len(r[0]) for r in rows)
@@ -340,6 +370,12 @@ def main() -> None:
             report["feeds"] = result
             rows = feed_rows(result)
             print_table("Atom feeds and timelines, 100,000 statements (median)", rows)
+            table += rows
+        if "distributed" in chosen:
+            result = distributed.run(work)
+            report["distributed"] = result
+            rows = distributed_rows(result)
+            print_table("Several machines: the writer against one worker (same machine)", rows)
             table += rows
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)

@@ -22,27 +22,30 @@ class Ran:
     stdout: str
     stderr: str
     max_rss_mb: float  # RSS high-water mark of the largest process of the run
-    cpu_seconds: float = 0.0  # user + system time of the command and what it waited for
+    # CPU time (user + system) of the command and the descendants it waited for: unlike
+    # wall time, hardly changed by other work on a shared machine.
+    cpu_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
         return self.ended - self.started
 
 
-# Runs the command and writes the peak RSS (KiB) of its processes to the file named
-# first: a small process of its own, because a child forked from this (large) one keeps
-# this one's high-water mark in its own across exec.
+# Runs the command and writes the peak RSS (KiB) and CPU seconds of its processes to the
+# file named first: a small process of its own, because a child forked from this (large)
+# one keeps this one's high-water mark in its own across exec.
 _MEASURE = (
     "import resource, subprocess, sys\n"
     "code = subprocess.call(sys.argv[2:])\n"
     "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "open(sys.argv[1], 'w').write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
+    "cpu = usage.ru_utime + usage.ru_stime\n"
+    "open(sys.argv[1], 'w').write(f'{usage.ru_maxrss} {cpu}')\n"
     "sys.exit(code)\n"
 )
 
 
 def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
-    """Run a command to its end, with its wall time, output and peak RSS.
+    """Run a command to its end, with its wall time, output, peak RSS and CPU time.
 
     The peak is the largest of the command's process and the descendants it waited for,
     for this run alone (getrusage of a wrapper's children).
@@ -72,14 +75,12 @@ def run(command: list[str], cwd: Path = REPO, timeout: float = 600) -> Ran:
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    measured = (rss_path.read_text() if rss_path.exists() else "").split() or ["0", "0"]
-    max_rss_kib, cpu = int(measured[0]), float(measured[1])
+    measured = (rss_path.read_text() if rss_path.exists() else "").split()
+    max_rss_kib, cpu = (int(measured[0]), float(measured[1])) if len(measured) == 2 else (0, 0.0)
     for path in (Path(f"{out_path}.out"), Path(f"{out_path}.err"), rss_path):
         path.unlink(missing_ok=True)
-    return Ran(
-        started, ended, process.returncode, stdout, stderr, round(max_rss_kib / 1024, 1),
-        round(cpu, 2),
-    )  # fmt: skip
+    rss_mb = round(max_rss_kib / 1024, 1)
+    return Ran(started, ended, process.returncode, stdout, stderr, rss_mb, round(cpu, 2))
 
 
 def communique(*args: str) -> list[str]:

@@ -48,6 +48,29 @@ def library_errors() -> Iterator[None]:
         raise Busy(str(error)) from None
 
 
+@contextmanager
+def frontier_errors() -> Iterator[None]:
+    """A frontier that cannot be used, as one line naming its URL: exit 2 for a URL that
+    is not Redis's, 1 when Redis does not answer."""
+    from crawler.frontier import BadFrontierURL, FrontierError
+
+    try:
+        yield
+    except BadFrontierURL as error:
+        raise UsageProblem(str(error)) from None
+    except FrontierError as error:
+        raise click.ClickException(str(error)) from None
+
+
+frontier_option = click.option(
+    "--frontier",
+    "frontier_url",
+    required=True,
+    metavar="URL",
+    envvar="COMMUNIQUE_FRONTIER",
+    help="The Redis frontier: redis://HOST:PORT/DB (or $COMMUNIQUE_FRONTIER).",
+)
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -142,6 +165,12 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
 )
+@click.option(
+    "--frontier",
+    metavar="URL",
+    help="Crawl on several machines: seed this Redis frontier (redis://HOST:PORT/DB) and "
+    "write what `communique worker`s fetch, until it is empty (README: Several machines).",
+)
 def crawl(
     config_path: str,
     db_path: Path,
@@ -152,6 +181,7 @@ def crawl(
     notify_command: str | None,
     progress: bool | None,
     log_level: str,
+    frontier: str | None,
 ) -> None:
     """Crawl the configured sources into the archive and print a summary per source.
 
@@ -166,10 +196,15 @@ def crawl(
     fetched from any source (network down, every host unreachable); 2 on a bad config or
     database; 75 when another crawl holds the archive.
 
+    With --frontier, this process seeds a Redis frontier and is the one writer of the
+    archive, while `communique worker`s on any machine fetch and clean; it exits when
+    no request is left and every result is written.
+
     \b
     Examples:
         communique crawl --source mfa-en --source mfa-zh
         communique crawl --due --log-file data/logs/crawl.log   # from cron or systemd
+        communique crawl --frontier redis://10.0.0.5:6379/0     # with workers elsewhere
     """
     from crawler.run import DiskFull, notify
     from crawler.run import crawl as run_crawl
@@ -177,17 +212,31 @@ def crawl(
     config = _load(config_path)
     interactive = sys.stderr.isatty() if progress is None else progress
     try:
-        with library_errors():
-            report = run_crawl(
-                config,
-                source_ids,
-                db_path,
-                due=due,
-                refetch=refetch,
-                log_level=log_level,
-                log_file=log_file,
-                progress=interactive,
-            )
+        with library_errors(), frontier_errors():
+            if frontier:
+                from crawler.writer import crawl as write_crawl
+
+                report = write_crawl(
+                    config,
+                    source_ids,
+                    db_path,
+                    frontier,
+                    due=due,
+                    refetch=refetch,
+                    log_level=log_level,
+                    log_file=log_file,
+                )
+            else:
+                report = run_crawl(
+                    config,
+                    source_ids,
+                    db_path,
+                    due=due,
+                    refetch=refetch,
+                    log_level=log_level,
+                    log_file=log_file,
+                    progress=interactive,
+                )
     except DiskFull as error:
         raise click.ClickException(str(error)) from None
     if report.nothing_due:
@@ -803,6 +852,143 @@ def replay(db_path: Path, host: str, port: int, source_ids: tuple[str, ...]) -> 
     except (ReplayEnvMissing, PortUnavailable, UnknownSource) as error:
         raise UsageProblem(str(error)) from None
     sys.exit(code)
+
+
+@main.command()
+@frontier_option
+@config_option
+@click.option(
+    "--until-idle",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Exit once the frontier has been empty this long (default: run until stopped).",
+)
+@click.option(
+    "--reclaim-after",
+    type=click.FloatRange(min=0.5),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Take over a request another worker has held this long without a sign of life (it died).",
+)
+@click.option("--name", metavar="NAME", help="This worker's name (default: host-pid-random).")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also log to this file, rotated at 5 MB.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
+def worker(
+    frontier_url: str,
+    config_path: str,
+    until_idle: float | None,
+    reclaim_after: float,
+    name: str | None,
+    log_file: Path | None,
+    log_level: str,
+) -> None:
+    """Fetch and clean pages for a crawl on several machines.
+
+    Takes requests from the shared frontier (the sources of the run a `communique crawl
+    --frontier` started), fetches them politely (robots.txt; per host, the delay and
+    concurrency of the sources file counted over all workers), cleans each page and
+    pushes it onto the frontier for the writer. Use the same sources file as the writer.
+    SIGTERM finishes the requests in flight, then exits 0; a worker killed outright
+    loses nothing (another takes its requests over after --reclaim-after).
+
+    \b
+    Examples:
+        communique worker --frontier redis://10.0.0.5:6379/0 --config config/sources.yaml
+        communique worker --frontier redis://127.0.0.1:6379/0 --until-idle 60
+    """
+    from crawler.worker import run_worker
+
+    config = _load(config_path)
+    with frontier_errors():
+        failure = run_worker(
+            config,
+            frontier_url,
+            until_idle=until_idle,
+            reclaim_after=reclaim_after,
+            name=name,
+            log_level=log_level,
+            log_file=log_file,
+        )
+    if failure:
+        raise click.ClickException(failure)
+
+
+@main.group("frontier")
+def frontier_group() -> None:
+    """Inspect or reset the Redis frontier of a crawl on several machines."""
+
+
+@frontier_group.command("status")
+@frontier_option
+def frontier_status(frontier_url: str) -> None:
+    """The run in the frontier: requests waiting and held per source and per worker,
+    results waiting for the writer, duplicate filter sizes, workers seen in the last
+    minute.
+
+    \b
+    Example:
+        communique frontier status --frontier redis://10.0.0.5:6379/0
+    """
+    from crawler.frontier import look
+
+    with frontier_errors():
+        state = look(frontier_url)
+    run = state.run
+    if run is None:
+        click.echo(f"{state.url}: no run in progress")
+    else:
+        stage = "seeding" if not run.seeded else run.state
+        click.echo(f"{state.url}: run {run.id} ({stage}) into {run.archive}, started {run.started}")
+        width = max(len("source"), *(len(q.source_id) for q in state.queues))
+        click.echo(f"{'source':<{width}} {'waiting':>8} {'held':>6} {'seen':>7} {'links':>6}")
+        for q in state.queues:
+            click.echo(
+                f"{q.source_id:<{width}} {q.waiting:>8} {q.held:>6} {q.seen:>7} "
+                f"{run.links.get(q.source_id, 0):>6}"
+            )
+    for worker_name, held in sorted(state.held_by.items()):
+        click.echo(f"held by {worker_name}: {held}")
+    click.echo(
+        f"results waiting for the writer: {state.results_waiting}"
+        + (f" ({state.results_held} being written)" if state.results_held else "")
+    )
+    seen = ", ".join(f"{w} ({age:g}s ago)" for w, age in sorted(state.workers.items()))
+    click.echo(
+        f"workers seen in the last minute: {len(state.workers)}" + (f": {seen}" if seen else "")
+    )
+
+
+@frontier_group.command("clear")
+@frontier_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def frontier_clear(frontier_url: str, yes: bool) -> None:
+    """Delete the frontier's run: queued requests, duplicate filters, plans and results
+    not yet written. Stop the writer first; workers simply go idle.
+
+    \b
+    Example:
+        communique frontier clear --frontier redis://10.0.0.5:6379/0 --yes
+    """
+    from crawler.frontier import check_url, redacted, wipe
+
+    with frontier_errors():
+        check_url(frontier_url)
+        if not yes:
+            click.confirm(
+                f"Delete the run and everything queued in {redacted(frontier_url)}?", abort=True
+            )
+        removed = wipe(frontier_url)
+    click.echo(f"{redacted(frontier_url)}: cleared ({removed} key(s) deleted)")
 
 
 if __name__ == "__main__":

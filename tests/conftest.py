@@ -11,6 +11,9 @@ import yaml
 
 from tests.sites.server import SiteServer
 
+# The redis-server fixtures of the tests of crawls on several machines.
+pytest_plugins = ["tests.redis_server"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GOV_ROOT = REPO_ROOT / "tests" / "sites" / "gov"
 DEMO_CONFIG = REPO_ROOT / "config" / "demo" / "sources.yaml"

@@ -337,7 +337,7 @@ def test_database_page_lists_titled_tables_and_hides_fts(server: str) -> None:
     tables = {t["name"]: t for t in get(server, "/archive.json").json()["tables"]}
     for table in TABLES:
         assert not tables[table]["hidden"], table
-    machinery = ("statements_fts", "statements_search", "minhash")
+    machinery = ("statements_fts", "statements_search", "minhash", "deliveries")
     hidden = [name for name in tables if name.startswith(machinery)]
     assert len(hidden) >= 7
     assert all(tables[name]["hidden"] for name in hidden)

@@ -420,21 +420,26 @@ def test_an_archive_from_before_links_is_served_as_it_is(tmp_path: Path) -> None
 # -- the chain, crawled end to end --------------------------------------------------------------
 
 
+DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "config" / "sources.yaml"
+# The default sources of the chain, and where their entry pages are on the fixture site.
+CHAIN_SOURCES = {
+    "cn-mss-website": "/mss/list/",
+    "xinhua-english": "/xinhua-en/china/index.htm",
+    "global-times": "/globaltimes/rss.xml",
+}
+
+
 def chain_config(path: Path, base: str, mirror: bool = False) -> Path:
-    """Sources shaped like the default ones (config/sources.yaml), on the fixture site."""
+    """The default sources of the chain (config/sources.yaml: their kind, selectors, URL
+    patterns, language and names), with their entry pages on the fixture site."""
+    defaults = yaml.safe_load(DEFAULT_SOURCES.read_text(encoding="utf-8"))["sources"]
     here = ["127.0.0.1"]
-    sources: list[dict[str, Any]] = [
-        {"id": "mss-website", "name": "国家安全部 网站", "issuer": "国家安全部",
-         "kind": "listing", "language": "zh", "timezone": "Asia/Shanghai",
-         "start_urls": [f"{base}/mss/list/"], "allowed_domains": here,
-         "article_links": "ul.list li a", "max_pages": 1},
-        {"id": "xinhua-english", "name": "Xinhua English", "issuer": "Xinhua News Agency",
-         "kind": "feed", "language": "en", "start_urls": [f"{base}/xinhua-en/rss.xml"],
-         "allowed_domains": here},
-        {"id": "global-times", "name": "Global Times", "issuer": "Global Times",
-         "kind": "feed", "language": "en", "start_urls": [f"{base}/globaltimes/rss.xml"],
-         "allowed_domains": here},
-    ]  # fmt: skip
+    sources: list[dict[str, Any]] = []
+    for entry in defaults:
+        if entry["id"] in CHAIN_SOURCES:
+            start = base + CHAIN_SOURCES[entry["id"]]
+            sources.append({**entry, "start_urls": [start], "allowed_domains": here})
+    assert sorted(s["id"] for s in sources) == sorted(CHAIN_SOURCES)
     if mirror:
         sources.append(
             {"id": "mirror", "name": "A mirror site", "issuer": "Unknown", "kind": "urls",
@@ -471,8 +476,8 @@ def test_chain_crawled_three_statements_two_links(
     base = chain_site.base_url
     statements = rows(chain_archive, "select source_id, language, title from statements")
     assert sorted((s["source_id"], s["language"], s["title"]) for s in statements) == [
+        ("cn-mss-website", "zh", ORIGINAL_TITLE),
         ("global-times", "en", REPORT_TITLE),
-        ("mss-website", "zh", ORIGINAL_TITLE),
         ("xinhua-english", "en", TRANSLATION_TITLE),
     ]
     assert cross_links(chain_archive) == {
@@ -499,7 +504,7 @@ def test_chain_on_the_statement_pages_in_chromium(
     assert text_of(languages.xpath("h2")[0]) == "Other languages"
     [item] = languages.xpath(".//li")
     assert TRANSLATION_TITLE in text_of(item)
-    assert "Xinhua English, 2025-03-14T21:30:00" in text_of(item)  # its source and date
+    assert "Xinhua English — China, 2025-03-14T21:30:00" in text_of(item)  # its source and date
     assert item.xpath(".//a/@href")[0] == f"/archive/statement/{translation}"
     [reported] = tree.xpath('//section[@id="reported-by"]')
     [item] = reported.xpath(".//li")
@@ -538,7 +543,7 @@ def test_hostile_pages_neither_pose_as_a_translation_nor_rewrite_the_original(
     assert (base + ORIGINAL_PATH, claims, "report") in links
     assert (base + ORIGINAL_PATH, base + "/xinhua-en/20250314/5c1e9a7d3b2f4e60/c.html",
             "translation") in links  # fmt: skip
-    [original] = rows(db, "select * from statements where source_id = 'mss-website'")
+    [original] = rows(db, "select * from statements where source_id = 'cn-mss-website'")
     assert (original["url"], original["version_count"], original["language"]) == (
         base + ORIGINAL_PATH,
         1,

@@ -4,7 +4,9 @@ In order: crawl (throughput R, T, P and memory on a generated site), recrawl (a 
 no-change crawl of that site and of the demo sources), search (raw SQLite, the Search page
 and the statements table's search box on 100k statements of `bench.corpus`), csv (the
 full statements CSV, streamed by Datasette and written by `communique export`), store
-(add one statement, and bytes per statement, at 10k and 100k). `--large` adds 1M
+(add one statement, and bytes per statement, at 10k and 100k), links (link one new
+statement across languages at 100k, `bench.crosslang_speed`; needs ../shared/eval/crosslang
+for its vocabulary, skipped without it). `--large` adds 1M
 statements to search, csv and store. Figures only: nothing passes or fails; the goals of
 issue 18 are printed beside what was measured.
 """
@@ -21,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, csv_speed, recrawl, search_speed, store_growth
+from bench import crawl_speed, crosslang_speed, csv_speed, recrawl, search_speed, store_growth
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store")
+BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "links")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -152,6 +154,27 @@ def store_rows(growth: dict[str, Any], sizes: list[int]) -> list[Row]:
     rows.append((f"add-one growth {span}", f"{growth['growth_ratio']}×", "≤ 1.5×"))
     rows.append((f"bytes/statement growth {span}", f"{growth['bytes_ratio']}×", "≤ 1.2×"))
     return rows
+
+
+def links_rows(result: dict[str, Any]) -> list[Row]:
+    size = f"{result['statements']:,}"
+    return [
+        (
+            f"link one statement across languages at {size}, median (p90)",
+            f"{result['link_median_ms']:.1f} ms ({result['link_p90_ms']:.1f})",
+            "≤ 20 ms (issue 15)",
+        ),
+        (
+            "  of which features (jieba, CC-CEDICT), median",
+            f"{result['features_median_ms']:.1f} ms",
+            "",
+        ),
+        (
+            "  the writer's part in a crawl (features from the workers), median (p90)",
+            f"{result['writer_median_ms']:.1f} ms ({result['writer_p90_ms']:.1f})",
+            "",
+        ),
+    ]
 
 
 def goals(report: dict[str, Any]) -> list[Row]:
@@ -314,6 +337,15 @@ def main() -> None:
             rows = store_rows(growth, sizes)
             print_table("Add one statement (record_page) and bytes per statement", rows)
             table += rows
+        if "links" in chosen:
+            if (crosslang_speed.DEFAULT_EVAL / "docs.jsonl").is_file():
+                result = crosslang_speed.run(crosslang_speed.DEFAULT_EVAL)
+                report["links"] = result
+                rows = links_rows(result)
+                print_table("Cross-language links", rows)
+                table += rows
+            else:
+                print(f"\nlinks: skipped, no {crosslang_speed.DEFAULT_EVAL} (its vocabulary)")
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)
     goal_rows = goals(report)

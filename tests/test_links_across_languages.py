@@ -563,8 +563,33 @@ def test_hostile_pages_neither_pose_as_a_translation_nor_rewrite_the_original(
     )
 
 
-def test_schema_declares_the_linker_tables(tmp_path: Path) -> None:
-    db = open_archive(str(tmp_path / "archive.db"))
-    names = set(db.table_names())
-    db.close()
-    assert {"xlang_docs", "xlang_postings", "xlang_df", "xlang_links"} <= names
+def test_an_archive_of_schema_9_is_upgraded_and_keeps_its_reprints(tmp_path: Path) -> None:
+    """Schema 10 adds `related.evidence` and the linker's tables; what the archive held stays."""
+    db = tmp_path / "archive.db"
+    build_ship_archive(db)
+    reprinted = SHIP_EN + "\nReprinted with permission."
+    with crawl(db, source("echo", language="en", urls=["https://echo.example/"])) as c:
+        c.statement("https://echo.example/ship", "Remarks on the Chinese Crew in Distress",
+                    reprinted, language="en", published=DAY)  # fmt: skip
+    reprints = rows(db, "select statement_id, related_id from related where relation = 'reprint'")
+    assert reprints
+    forget_links_as_an_older_release(db)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("alter table related drop column evidence")
+    conn.close()
+
+    open_archive(str(db)).close()
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("pragma user_version").fetchone()[0] == 10
+    columns = {row[1] for row in conn.execute("pragma table_info(related)")}
+    tables = {row[0] for row in conn.execute("select name from sqlite_master")}
+    conn.close()
+    assert "evidence" in columns
+    assert {"xlang_docs", "xlang_postings", "xlang_df", "xlang_links"} <= tables
+    assert rows(
+        db, "select statement_id, related_id from related where relation = 'reprint'"
+    ) == reprints
+    # Linked only when asked: `communique link` (tested above) or new statements.
+    assert cross_links(db) == set()

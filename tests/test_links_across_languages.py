@@ -588,8 +588,9 @@ def test_an_archive_of_schema_9_is_upgraded_and_keeps_its_reprints(tmp_path: Pat
     conn.close()
     assert "evidence" in columns
     assert {"xlang_docs", "xlang_postings", "xlang_df", "xlang_links"} <= tables
-    assert rows(
-        db, "select statement_id, related_id from related where relation = 'reprint'"
-    ) == reprints
+    assert (
+        rows(db, "select statement_id, related_id from related where relation = 'reprint'")
+        == reprints
+    )
     # Linked only when asked: `communique link` (tested above) or new statements.
     assert cross_links(db) == set()

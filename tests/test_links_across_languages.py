@@ -512,6 +512,9 @@ def test_chain_on_the_statement_pages_in_chromium(
     assert "Global Times, 2025-03-15T00:12:00+08:00" in text_of(item)
     assert "Why linked" in text_of(item)  # the evidence, folded
     assert tree.xpath('//nav[@class="statement-toc"]//a[@href="#reported-by"]')
+    # The links as data: the statement's JSON, beside Datasette's row.
+    [as_data] = tree.xpath('//a[text()="JSON with links"]/@href')
+    assert as_data == f"/archive/statement/{original}.json"
     # From the translation, back to the original.
     [back] = other.xpath('//section[@id="original"]')
     assert "This statement is a translation of" in text_of(back)

@@ -49,10 +49,12 @@ redis:
 demo: $(STAMP)
 	$(BIN)/python -m tests.sites.demo
 
-# Scores the cleaner on ../shared/eval (not part of the repo) beside plain trafilatura.
+# Scores the cleaner on ../shared/eval (not part of the repo) beside plain trafilatura, then
+# the cross-language links through a crawl of the crosslang set (skipped without it).
 EVAL_DIR ?= ../shared/eval
 eval: $(STAMP)
 	$(BIN)/python -m bench.evaluate $(EVAL_DIR)
+	$(BIN)/python -m bench.crosslang_crawl $(EVAL_DIR)/crosslang
 
 # Speed and memory figures, printed; never pass/fail.
 bench: $(STAMP)

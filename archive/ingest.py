@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from archive import health, statuses
 from archive.clean import clean_page
@@ -24,6 +24,9 @@ from archive.identity import in_domains
 from archive.lock import ArchiveBusy, archive_lock
 from archive.store import Archive, CrawlSummary, HistorySettings
 
+if TYPE_CHECKING:
+    from archive.links.features import Features
+
 __all__ = [
     "ArchiveBusy",
     "IngestSettings",
@@ -31,7 +34,9 @@ __all__ = [
     "Session",
     "cleaning_failed",
     "exclusive",
+    "forget_language_links",
     "ingest",
+    "link_across_languages",
     "needs_cleaning",
 ]
 
@@ -177,6 +182,7 @@ def ingest(
     item: Arrival,
     cleaned: Cleaned | BaseException | None = None,
     signature: bytes | None = None,
+    features: Features | None = None,
     *,
     delivery: str | None = None,
 ) -> str:
@@ -184,18 +190,19 @@ def ingest(
 
     `cleaned` is the page's cleaning when the caller already ran it (in a worker process,
     or on another machine): the result, or the exception it raised. Without it, a page
-    that needs cleaning is cleaned here. `signature` is the text's MinHash when computed
-    with it. `delivery` is the id of a result another machine delivered: recorded with
-    the arrival in one transaction, so that the same result delivered again is not
-    recorded twice (statuses.DELIVERED_BEFORE).
+    that needs cleaning is cleaned here. `signature` (the text's MinHash) and `features`
+    (its cross-language features) are given when computed with it
+    (`archive.links.prepared`). `delivery` is the id of a result another machine
+    delivered: recorded with the arrival in one transaction, so that the same result
+    delivered again is not recorded twice (statuses.DELIVERED_BEFORE).
     """
     if delivery is None:
-        return _ingest(session, item, cleaned, signature)
+        return _ingest(session, item, cleaned, signature, features)
     store = session.store
     with store.transaction():
         if store.delivered(delivery):
             return statuses.DELIVERED_BEFORE
-        outcome = _ingest(session, item, cleaned, signature)
+        outcome = _ingest(session, item, cleaned, signature, features)
         store.record_delivery(delivery, session.crawl_id)
     return outcome
 
@@ -205,6 +212,7 @@ def _ingest(
     item: Arrival,
     cleaned: Cleaned | BaseException | None,
     signature: bytes | None,
+    features: Features | None,
 ) -> str:
     store = session.store
     if session.source_id is not None and item.source_id != session.source_id:
@@ -244,7 +252,21 @@ def _ingest(
             result = cleaning_failed(item.url, error)
     else:
         result = cleaned
-    return store.record_page(session.crawl_id, item, _earned(session, result, item), signature)
+    return store.record_page(
+        session.crawl_id, item, _earned(session, result, item), signature, features
+    )
+
+
+def link_across_languages(session: Session, statements: list[tuple[str, Features | None]]) -> int:
+    """Link statements already in the archive across languages (`communique link`), each
+    with its features when computed already; returns how many were linked now. One
+    transaction for the lot."""
+    return session.store.link_across_languages(statements)
+
+
+def forget_language_links(session: Session) -> None:
+    """Forget every cross-language link, to link the archive anew (`communique link --rebuild`)."""
+    session.store.forget_language_links()
 
 
 def _earned(session: Session, cleaned: Cleaned, page: Fetched | None = None) -> Cleaned:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -29,6 +29,16 @@ CRAWL_ERRORS = "crawl_errors"
 DELIVERIES = "deliveries"
 MINHASHES = "minhashes"
 MINHASH_BANDS = "minhash_bands"
+XLANG_DOCS = "xlang_docs"
+XLANG_POSTINGS = "xlang_postings"
+XLANG_DF = "xlang_df"
+XLANG_LINKS = "xlang_links"
+
+# Relations in `related`: a reprint (both directions), and from an original to its
+# translation or to a report about it in another language (one row, original first).
+REPRINT = "reprint"
+TRANSLATION = "translation"
+REPORT = "report"
 
 
 class UnusableDatabase(Exception):
@@ -156,9 +166,12 @@ TABLES: dict[str, Table] = {
         {
             "statement_id": str,
             "related_id": str,
-            "similarity": float,  # estimated Jaccard similarity of word/character shingles
-            "relation": str,  # reprint
+            # reprint: estimated Jaccard similarity of character shingles; translation and
+            # report: the cross-language score (a cosine, archive/links/crosslang.py)
+            "similarity": float,
+            "relation": str,  # reprint | translation | report
             "found_at": str,
+            "evidence": str,  # translation, report: why, in words (shared numbers, terms…)
         },
         pk=("statement_id", "related_id"),
         foreign_keys=[("statement_id", STATEMENTS, "id"), ("related_id", STATEMENTS, "id")],
@@ -242,6 +255,56 @@ TABLES: dict[str, Table] = {
 }
 
 
+# The cross-language linker's tables (archive/links/crosslang.py), as SQL: sqlite-utils
+# cannot declare WITHOUT ROWID tables, and the linker creates them itself on a bare
+# connection too (its benchmark). `xlang_links` is the source of truth for the
+# translation and report rows of `related`, which copy it.
+SQL_TABLES: dict[str, tuple[str, ...]] = {
+    XLANG_DOCS: (
+        """CREATE TABLE IF NOT EXISTS xlang_docs (
+            doc INTEGER PRIMARY KEY,
+            statement_id TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            length INTEGER NOT NULL,
+            paragraphs INTEGER NOT NULL,
+            attribution REAL NOT NULL,
+            vector TEXT NOT NULL,
+            best_id TEXT,
+            best REAL,
+            second REAL
+        )""",
+    ),
+    XLANG_POSTINGS: (
+        """CREATE TABLE IF NOT EXISTS xlang_postings (
+            term TEXT NOT NULL,
+            language TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            doc INTEGER NOT NULL,
+            PRIMARY KEY (term, language, day, doc)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS xlang_postings_doc ON xlang_postings (doc)",
+    ),
+    XLANG_DF: (
+        """CREATE TABLE IF NOT EXISTS xlang_df (
+            term TEXT PRIMARY KEY,
+            n INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+    XLANG_LINKS: (
+        """CREATE TABLE IF NOT EXISTS xlang_links (
+            original_id TEXT NOT NULL,
+            other_id TEXT NOT NULL,
+            relation TEXT NOT NULL,
+            score REAL NOT NULL,
+            evidence TEXT NOT NULL,
+            PRIMARY KEY (original_id, other_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
+    ),
+}
+
+
 def _ensure_tables(db: sqlite_utils.Database) -> None:
     for name, spec in TABLES.items():
         table = db.table(name)
@@ -254,6 +317,9 @@ def _ensure_tables(db: sqlite_utils.Database) -> None:
                     table.add_column(column, column_type)
         for columns in spec.indexes:
             table.create_index(columns, if_not_exists=True)
+    for statements in SQL_TABLES.values():
+        for statement in statements:
+            db.execute(statement)
 
 
 def _backfill(db: sqlite_utils.Database, version: int) -> None:

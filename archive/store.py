@@ -15,13 +15,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive import diff, schema, search
 from archive.cleaned import Cleaned
 from archive.fetched import Fetched, header, utc_now
 from archive.identity import canonical_url, statement_id, text_fingerprint
-from archive.links import reprints
+from archive.links import languages, reprints
 from archive.recheck import RecheckSchedule, next_check
 from archive.statuses import (
     CHANGED,
@@ -39,6 +39,9 @@ from archive.statuses import (
     UNCHANGED,
     sql_list,
 )
+
+if TYPE_CHECKING:
+    from archive.links.features import Features
 
 # How a URL belongs to its statement (`statement_urls.relation`). Only a fetch of one of a
 # statement's own URLs may give it a new version or change its status; a copy (the same
@@ -61,6 +64,8 @@ WRITE_METHODS = frozenset(
         "record_page",
         "apply_reextraction",
         "record_delivery",
+        "link_across_languages",
+        "forget_language_links",
     )
 )
 
@@ -139,8 +144,12 @@ class Archive:
         self.path = Path(path)
         self.history = history or HistorySettings()
         self.db = schema.open_archive(str(path))
+        self._linked_languages = False  # the cross-language linker holds counts to write
 
     def close(self) -> None:
+        if self._linked_languages:
+            with self.db.atomic():
+                languages.flush(self.db)
         self.db.close()
 
     def transaction(self) -> AbstractContextManager[Any]:
@@ -361,15 +370,21 @@ class Archive:
         return UNCHANGED
 
     def record_page(
-        self, crawl_id: int, fetched: Fetched, cleaned: Cleaned, signature: bytes | None = None
+        self,
+        crawl_id: int,
+        fetched: Fetched,
+        cleaned: Cleaned,
+        signature: bytes | None = None,
+        features: Features | None = None,
     ) -> str:
         """Record one statement page; returns its outcome (new, changed, unchanged, …).
 
-        `signature` is the text's MinHash when a worker already computed it.
+        `signature` is the text's MinHash, `features` its cross-language features, when a
+        worker already computed them.
         """
         with self.db.atomic():
             if fetched.http_status < 400 and cleaned.status == STATUS_OK and cleaned.text:
-                return self._record_statement(crawl_id, fetched, cleaned, signature)
+                return self._record_statement(crawl_id, fetched, cleaned, signature, features)
             canonical = canonical_url(fetched.url)
             gone = _gone_status(fetched, cleaned)
             known = self._find_own(fetched, cleaned.identity)
@@ -414,12 +429,50 @@ class Archive:
             # The text comes from a capture already counted: the statement was not seen again.
             seen = found["last_seen"] or utc_now()
             self._write_version(found, cleaned, fingerprint, seen, capture_id, origin="reextract")
+            # Linked if it was not yet (say, the cleaner now finds its date).
+            self._link_languages(found["id"], cleaned, found["first_seen"], seen, None)
             return CHANGED
+
+    def link_across_languages(
+        self, statements: list[tuple[str, Features | None]], now: str | None = None
+    ) -> int:
+        """Link statements already in the archive to their translations and reports (or
+        originals) in the other language, each with its features when computed already;
+        statements linked before are left as they are. Returns how many were linked now."""
+        now = now or utc_now()
+        done = 0
+        with self.db.atomic():
+            for statement_id, features in statements:
+                found = self._statement_where("id = ?", [statement_id])
+                if found is None:
+                    continue
+                statement = languages.doc(
+                    found["id"],
+                    found["language"],
+                    found["title"],
+                    found["text"],
+                    found["published"],
+                    found["first_seen"],
+                )
+                languages.link(self.db, statement, features, now)
+                done += 1
+            self._linked_languages = True
+        return done
+
+    def forget_language_links(self) -> None:
+        """Forget every cross-language link and the linker's index, to link anew."""
+        with self.db.atomic():
+            languages.forget(self.db)
 
     # -- internals ----------------------------------------------------------------------
 
     def _record_statement(
-        self, crawl_id: int, fetched: Fetched, cleaned: Cleaned, signature: bytes | None
+        self,
+        crawl_id: int,
+        fetched: Fetched,
+        cleaned: Cleaned,
+        signature: bytes | None,
+        features: Features | None,
     ) -> str:
         assert cleaned.text is not None
         canonical = canonical_url(fetched.url)
@@ -474,6 +527,7 @@ class Archive:
             self._write_version(found, cleaned, fingerprint, now, capture_id)
             self._seen_again(found, now, canonical, relation)
             self._link_reprints(sid, cleaned.text, now, signature)
+            self._link_languages(sid, cleaned, found["first_seen"], now, features)
         if found["status"] != LIVE and relation == OWN:
             self._note_back(found, capture_id, now)
         return outcome
@@ -626,6 +680,22 @@ class Archive:
                     "similarity = excluded.similarity",
                     [a, b, similarity, now],
                 )
+
+    def _link_languages(
+        self,
+        sid: str,
+        cleaned: Cleaned,
+        first_seen: str | None,
+        now: str,
+        features: Features | None,
+    ) -> None:
+        """Its translations and reports, or its original, in the other language (linked
+        once: a later version of a statement keeps the links of its first)."""
+        statement = languages.doc(
+            sid, cleaned.language, cleaned.title, cleaned.text, cleaned.published, first_seen
+        )
+        languages.link(self.db, statement, features, now)
+        self._linked_languages = True
 
     def _find_by_identity(self, identity: str | None) -> dict[str, Any] | None:
         if not identity:

@@ -6,9 +6,11 @@ and the statements table's search box on 100k statements of `bench.corpus`), csv
 full statements CSV, streamed by Datasette and written by `communique export`), store
 (add one statement, and bytes per statement, at 10k and 100k), feeds (Atom feeds, the
 home page's timelines and a statement page on 100k statements), distributed (the writer
-of a crawl on several machines against one worker). `--large` adds 1M statements to
-search, csv and store. Figures only: nothing passes or fails; the goals of issue 18 are
-printed beside what was measured.
+of a crawl on several machines against one worker), links (link one new statement across
+languages at 100k, `bench.crosslang_speed`; needs ../shared/eval/crosslang for its
+vocabulary, skipped without it). `--large` adds 1M statements to search, csv and store.
+Figures only: nothing passes or fails; the goals of issue 18 are printed beside what was
+measured.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from bench import (
     crawl_speed,
+    crosslang_speed,
     csv_speed,
     distributed,
     feed_speed,
@@ -35,7 +38,7 @@ from bench import (
 from bench.site import ServedSite, generate
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "feeds", "distributed")
+BENCHMARKS = ("crawl", "recrawl", "search", "csv", "store", "feeds", "distributed", "links")
 SITE_PAGES = 2000
 
 Row = tuple[str, str, str]  # figure, value, target
@@ -162,6 +165,28 @@ def store_rows(growth: dict[str, Any], sizes: list[int]) -> list[Row]:
     rows.append((f"add-one growth {span}", f"{growth['growth_ratio']}×", "≤ 1.5×"))
     rows.append((f"bytes/statement growth {span}", f"{growth['bytes_ratio']}×", "≤ 1.2×"))
     return rows
+
+
+def links_rows(result: dict[str, Any]) -> list[Row]:
+    size = f"{result['statements']:,}"
+    return [
+        (
+            f"link one statement across languages at {size}, median (p90)",
+            f"{result['link_median_ms']:.1f} ms ({result['link_p90_ms']:.1f}); "
+            f"CPU {result['link_cpu_median_ms']:.1f} ms",
+            "≤ 20 ms (issue 15)",
+        ),
+        (
+            "  of which features (jieba, CC-CEDICT), median",
+            f"{result['features_median_ms']:.1f} ms",
+            "",
+        ),
+        (
+            "  the writer's part in a crawl (features from the workers), median (p90)",
+            f"{result['writer_median_ms']:.1f} ms ({result['writer_p90_ms']:.1f})",
+            "",
+        ),
+    ]
 
 
 def goals(report: dict[str, Any]) -> list[Row]:
@@ -377,6 +402,15 @@ def main() -> None:
             rows = distributed_rows(result)
             print_table("Several machines: the writer against one worker (same machine)", rows)
             table += rows
+        if "links" in chosen:
+            if (crosslang_speed.DEFAULT_EVAL / "docs.jsonl").is_file():
+                result = crosslang_speed.run(crosslang_speed.DEFAULT_EVAL)
+                report["links"] = result
+                rows = links_rows(result)
+                print_table("Cross-language links", rows)
+                table += rows
+            else:
+                print(f"\nlinks: skipped, no {crosslang_speed.DEFAULT_EVAL} (its vocabulary)")
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_table(f"Summary ({report['machine']}, {report['seconds']} s)", table)
     goal_rows = goals(report)

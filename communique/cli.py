@@ -991,5 +991,47 @@ def frontier_clear(frontier_url: str, yes: bool) -> None:
     click.echo(f"{redacted(frontier_url)}: cleared ({removed} key(s) deleted)")
 
 
+@db_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only statements dated on or after this day (YYYY-MM-DD; undated: first seen).",
+)
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Forget every cross-language link and link the whole archive again.",
+)
+@progress_option
+def link(db_path: Path, since: Any, rebuild: bool, progress: bool | None) -> None:
+    """Link statements across languages: a Chinese original to its English translations
+    and to English reports about it.
+
+    A crawl links new statements as it stores them; this links those already in the
+    archive that are not linked yet (an archive made before links existed, or a run that
+    was cut short). Links are the `related` rows with relation translation or report,
+    from the original, each with its evidence.
+
+    \b
+    Examples:
+        communique link --db data/archive.db
+        communique link --since 2024-06-01
+        communique link --rebuild
+    """
+    from archive.progress import JobProgress
+    from archive.relink import link_archive
+
+    if since and rebuild:
+        raise UsageProblem("--since and --rebuild: a rebuild links every statement, drop one")
+    _existing_archive(db_path)
+    with library_errors(), JobProgress("link", "statements", live=progress) as counter:
+        day = since.date().isoformat() if since else None
+        result = link_archive(db_path, since=day, rebuild=rebuild, progress=counter)
+    click.echo(
+        f"{result.linked} statement(s) linked; the archive holds {result.translations} "
+        f"translation link(s) and {result.reports} report link(s)"
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -49,7 +49,7 @@ from twisted.internet.task import LoopingCall
 from archive.clean import clean_page
 from archive.cleaned import hints_for
 from archive.fetched import INDEX, Fetched, FetchFailed
-from archive.links.reprints import signed
+from archive.links.prepared import prepare
 from archive.workers import WorkerDied
 from communique.config import Config, Source
 from crawler import frontier
@@ -501,10 +501,17 @@ class ResultPipeline:
     async def clean(self, page: Fetched, spider: Any) -> tuple[Any, bytes | None]:
         try:
             future = extraction_pool(self.workers).submit(
-                signed, clean_page, page.body, page.url, page.content_type, hints_for(spider.source)
+                prepare,
+                clean_page,
+                page.body,
+                page.url,
+                page.content_type,
+                hints_for(spider.source),
             )
-            cleaned, signature = await asyncio.wrap_future(future)
-            return cleaned, signature
+            # The cross-language features stay behind: the writer takes them from the text
+            # it stores, so no one pushing into Redis can make up a link's evidence.
+            prepared = await asyncio.wrap_future(future)
+            return prepared.cleaned, prepared.signature
         except BrokenProcessPool:
             replace_broken_pool()
             logger.warning("%s: cleaning %s killed its worker", spider.name, page.url)

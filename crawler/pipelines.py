@@ -20,7 +20,7 @@ from archive.clean import Cleaned, clean_page
 from archive.fetched import Fetched, FetchFailed
 from archive.ingest import ArchiveBusy, IngestSettings, Session, cleaning_failed, ingest
 from archive.ingest import needs_cleaning as ingest_needs_cleaning
-from archive.links.reprints import signed
+from archive.links.prepared import Prepared, prepare
 from archive.workers import WorkerDied
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def extraction_pool(workers: int) -> Executor:
         # forkserver: forking a process that runs the reactor's threads is unsafe; the
         # server imports the cleaner once, so every worker starts with it loaded.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["archive.clean", "archive.links.reprints"])
+        context.set_forkserver_preload(["archive.clean", "archive.links.prepared"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
     return _pool
 
@@ -113,13 +113,14 @@ class ArchivePipeline:
         finally:
             session.__exit__(None, None, None)
 
-    async def clean(self, fetched: Fetched) -> tuple[Cleaned | BaseException, bytes | None]:
-        """Clean and sign a page in a worker process; a cleaner crash is recorded, not fatal."""
+    async def clean(self, fetched: Fetched) -> Prepared | BaseException:
+        """Clean a page in a worker process, and take from its text what the archive's
+        links need (`archive.links.prepared`); a cleaner crash is recorded, not fatal."""
         assert self.session is not None
         try:
-            # Workers import only archive.clean and archive.links.reprints, never Scrapy.
+            # Workers import only archive.clean and archive.links, never Scrapy.
             future = extraction_pool(self.workers).submit(
-                signed,
+                prepare,
                 clean_page,
                 fetched.body,
                 fetched.url,
@@ -130,10 +131,10 @@ class ArchivePipeline:
         except BrokenProcessPool:
             replace_broken_pool()
             logger.warning("%s: cleaning %s killed its worker", fetched.source_id, fetched.url)
-            return WorkerDied("the cleaning worker process died on this page"), None
+            return WorkerDied("the cleaning worker process died on this page")
         except Exception as error:
             logger.exception("%s: cleaning %s failed", fetched.source_id, fetched.url)
-            return error, None
+            return error
 
     async def process_item(self, item: Any) -> Any:
         if self.disk_full or self.session is None:
@@ -159,13 +160,23 @@ class ArchivePipeline:
         session = self.session
         assert session is not None
         cleaned: Cleaned | BaseException | None = None
-        signature = None
+        prepared: Prepared | None = None
         if ingest_needs_cleaning(session, item):
             assert isinstance(item, Fetched)
-            cleaned, signature = await self.clean(item)
+            result = await self.clean(item)
+            if isinstance(result, Prepared):
+                prepared, cleaned = result, result.cleaned
+            else:
+                cleaned = result
         if self.session is None:
             return  # the crawl closed while the page was being cleaned
-        outcome = ingest(session, item, cleaned, signature)
+        outcome = ingest(
+            session,
+            item,
+            cleaned,
+            prepared.signature if prepared else None,
+            prepared.features if prepared else None,
+        )
         self.crawler.stats.inc_value(f"communique/{outcome}")
         if isinstance(item, FetchFailed):
             return  # the spider logged it when it happened

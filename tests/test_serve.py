@@ -337,7 +337,7 @@ def test_database_page_lists_titled_tables_and_hides_fts(server: str) -> None:
     tables = {t["name"]: t for t in get(server, "/archive.json").json()["tables"]}
     for table in TABLES:
         assert not tables[table]["hidden"], table
-    machinery = ("statements_fts", "statements_search", "minhash", "deliveries")
+    machinery = ("statements_fts", "statements_search", "minhash", "deliveries", "xlang_")
     hidden = [name for name in tables if name.startswith(machinery)]
     assert len(hidden) >= 7
     assert all(tables[name]["hidden"] for name in hidden)
@@ -345,6 +345,7 @@ def test_database_page_lists_titled_tables_and_hides_fts(server: str) -> None:
     assert "statements_fts" not in page
     assert "statements_search" not in page
     assert "minhash" not in page
+    assert "xlang_" not in page
     assert f"{len(hidden)} hidden tables" in page
 
 

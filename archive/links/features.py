@@ -65,13 +65,14 @@ def _pinyin(word: str) -> str | None:
 
 def _parts(word: str) -> set[str]:
     """Glosses of the longest dictionary words (2+ characters) inside an unknown word."""
-    glosses, longest = cedict().glosses, cedict().longest
+    dictionary = cedict()
     terms: set[str] = set()
     start = 0
     while start < len(word):
-        for end in range(min(len(word), start + longest), start + 1, -1):
-            if word[start:end] in glosses:
-                terms |= glosses[word[start:end]]
+        for end in range(min(len(word), start + dictionary.longest), start + 1, -1):
+            found = dictionary.terms(word[start:end])
+            if found:
+                terms |= found
                 start = end
                 break
         else:
@@ -82,8 +83,8 @@ def _parts(word: str) -> set[str]:
 def concept(word: str) -> frozenset[str]:
     """English terms for one Chinese word (see the module docstring)."""
     dictionary = cedict()
-    if word in dictionary.known:
-        return dictionary.glosses.get(word, frozenset())
+    if dictionary.known(word):
+        return dictionary.terms(word)
     terms = _parts(word)
     if 2 <= len(word) <= 4:
         name = _pinyin(word)

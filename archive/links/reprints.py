@@ -8,14 +8,11 @@ however large the archive is, and nothing has to be rebuilt in memory at start-u
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlite_utils
-
-from archive.cleaned import STATUS_OK, Cleaned
 
 if TYPE_CHECKING:
     from datasketch import MinHash
@@ -63,13 +60,9 @@ def _bucket_keys(values: np.ndarray, threshold: float) -> list[tuple[int, str]]:
     ]
 
 
-def signed(clean: Callable[..., Cleaned], *args: Any) -> tuple[Cleaned, bytes | None]:
-    """Clean a page and sign its text: run together in a worker process, so the archive's
-    writer (the crawler's reactor thread) does not spend its time hashing shingles."""
-    cleaned = clean(*args)
-    if cleaned.status != STATUS_OK or not cleaned.text:
-        return cleaned, None
-    return cleaned, signature(cleaned.text).hashvalues.astype(SIGNATURE_DTYPE).tobytes()
+def signature_of(text: str) -> bytes:
+    """The text's signature as `index_statement` takes it (and `minhashes` stores it)."""
+    return signature(text).hashvalues.astype(SIGNATURE_DTYPE).tobytes()
 
 
 def index_statement(

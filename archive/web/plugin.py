@@ -95,6 +95,10 @@ async def _rows(db: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any
     return [dict(row) for row in results.rows]
 
 
+async def _columns(db: Any, table: str) -> set[str]:
+    return {row["name"] for row in await _rows(db, f"pragma table_info([{table}])", {})}
+
+
 # --- Hooks -------------------------------------------------------------------------------
 
 
@@ -119,6 +123,8 @@ def canned_queries(datasette: Any, database: str) -> Any:
         found = queries.canned_queries()
         if SEARCH_TABLE not in names:
             found.pop("search_statements")
+        if "related" not in names or "evidence" not in await _columns(db, "related"):
+            found.pop("translations")  # an archive from before cross-language links
         return found
 
     return inner
@@ -136,6 +142,14 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             if isinstance(statement_id, str):
                 href = "/" + quote(database) + "/statement/" + quote(statement_id, safe="")
                 return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if table is None and column.endswith("_title") and isinstance(value, str):
+        # A query's pair of statements (`translations`): original_title goes with original_id.
+        key = column.removesuffix("_title") + "_id"
+        # Not `key in row`: a sqlite3.Row's `in` looks among the values.
+        statement_id = row[key] if key in row.keys() else None  # noqa: SIM118
+        if isinstance(statement_id, str):
+            href = "/" + quote(database) + "/statement/" + quote(statement_id, safe="")
+            return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
     if column == "health" and table is None and isinstance(value, str):
         css = "ok" if value == "ok" else "bad"
         return Markup(f'<span class="health health-{css}">{escape(value)}</span>')
@@ -314,6 +328,7 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     return [
+        (r"^/(?P<database>[^/.]+)/statement/(?P<id>[^/.]+)\.json$", statement_json),
         (r"^/(?P<database>[^/.]+)/statement/(?P<id>[^/]+)$", statement_page),
         # Datasette's own row page (where the id column links) only lists raw columns;
         # without a format extension it sends people to the statement page instead.
@@ -333,11 +348,31 @@ async def statement_row(datasette: Any, request: Any) -> Response:
     return Response.redirect(statement_path(datasette, database, statement_id))
 
 
-async def statement_page(datasette: Any, request: Any) -> Response:
-    database = request.url_vars["database"]
-    statement_id = request.url_vars["id"]
-    db = _db(datasette, database)
-    names = await _table_names(db)
+# What a related statement is to the one whose page it is on: translation and report (this
+# one is the original), original (this one is its translation or a report about it), reprint.
+RELATED_SQL = """
+select s.id, s.title, s.source_id, src.name as source_name, s.published, s.language,
+  s.status, r.relation, r.similarity, {evidence} as evidence, r.found_at,
+  r.relation as role
+from related r join statements s on s.id = r.related_id
+left join sources src on src.id = s.source_id
+where r.statement_id = :id
+union
+select s.id, s.title, s.source_id, src.name as source_name, s.published, s.language,
+  s.status, r.relation, r.similarity, {evidence} as evidence, r.found_at,
+  case when r.relation = 'reprint' then 'reprint' else 'original' end as role
+from related r join statements s on s.id = r.statement_id
+left join sources src on src.id = s.source_id
+where r.related_id = :id
+order by role, published, similarity desc
+"""
+VERSION_FIELDS = (
+    "version", "title", "text", "text_hash", "first_seen", "last_seen", "capture_id",
+    "chars_added", "chars_removed", "origin",
+)  # fmt: skip
+
+
+async def _statement(db: Any, statement_id: str) -> dict[str, Any]:
     found = await _rows(
         db,
         "select s.*, src.name as source_name from statements s "
@@ -346,7 +381,51 @@ async def statement_page(datasette: Any, request: Any) -> Response:
     )
     if not found:
         raise NotFound(f"No statement with id {statement_id}")
-    statement = found[0]
+    return found[0]
+
+
+async def _versions(db: Any, names: set[str], statement_id: str) -> list[dict[str, Any]]:
+    if "versions" not in names:
+        return []
+    return await _rows(
+        db, "select * from versions where statement_id = :id order by version", {"id": statement_id}
+    )
+
+
+async def _related(db: Any, names: set[str], statement_id: str) -> list[dict[str, Any]]:
+    """Statements related to this one, each with its `role` (see RELATED_SQL)."""
+    if "related" not in names:
+        return []
+    # An archive written before evidence was kept, served as it is, has no such column.
+    evidence = "r.evidence" if "evidence" in await _columns(db, "related") else "null"
+    return await _rows(db, RELATED_SQL.format(evidence=evidence), {"id": statement_id})
+
+
+async def statement_json(datasette: Any, request: Any) -> Response:
+    """The statement with its versions and related statements (translations, reports, its
+    original, reprints), as JSON."""
+    database = request.url_vars["database"]
+    statement_id = request.url_vars["id"]
+    db = _db(datasette, database)
+    names = await _table_names(db)
+    statement = await _statement(db, statement_id)
+    versions = [
+        {field: version.get(field) for field in VERSION_FIELDS}
+        for version in await _versions(db, names, statement_id)
+    ]
+    related = await _related(db, names, statement_id)
+    for row in related:
+        row["path"] = statement_path(datasette, database, row["id"])
+    body = {**statement, "versions": versions, "related": related}
+    return Response.json(body, headers={"x-content-type-options": "nosniff"})
+
+
+async def statement_page(datasette: Any, request: Any) -> Response:
+    database = request.url_vars["database"]
+    statement_id = request.url_vars["id"]
+    db = _db(datasette, database)
+    names = await _table_names(db)
+    statement = await _statement(db, statement_id)
     params = {"id": statement_id}
 
     urls = []
@@ -357,11 +436,7 @@ async def statement_page(datasette: Any, request: Any) -> Response:
             "where statement_id = :id order by first_seen, url",
             params,
         )
-    versions = []
-    if "versions" in names:
-        versions = await _rows(
-            db, "select * from versions where statement_id = :id order by version", params
-        )
+    versions = await _versions(db, names, statement_id)
     for previous, version in zip([None, *versions], versions, strict=False):
         version["paragraphs"] = paragraphs(version.get("text"))
         if previous is None:
@@ -389,20 +464,10 @@ async def statement_page(datasette: Any, request: Any) -> Response:
             "order by at, id",
             params,
         )
-    related = []
-    if "related" in names:
-        related = await _rows(
-            db,
-            "select s.id, s.title, s.source_id, s.published, s.status, r.relation, "
-            "r.similarity from related r join statements s on s.id = r.related_id "
-            "where r.statement_id = :id "
-            "union "
-            "select s.id, s.title, s.source_id, s.published, s.status, r.relation, "
-            "r.similarity from related r join statements s on s.id = r.statement_id "
-            "where r.related_id = :id "
-            "order by similarity desc",
-            params,
-        )
+    related = await _related(db, names, statement_id)
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for row in related:
+        by_role.setdefault(row["role"], []).append(row)
     for row in [statement, *urls, *captures]:
         row["href"] = safe_href(row.get("url"))
     if "captures" in names:  # "View as captured" links, with `serve --replay-url`
@@ -422,9 +487,13 @@ async def statement_page(datasette: Any, request: Any) -> Response:
         "max_captures": MAX_CAPTURES,
         "status_changes": changes,
         "timeline": timeline.statement_chart(statement, versions, changes, captures),
-        "related": related,
+        "related": by_role.get("reprint", []),
+        "translations": by_role.get("translation", []),
+        "reports": by_role.get("report", []),
+        "originals": by_role.get("original", []),
         "base": base,
         "statement_path": lambda sid: statement_path(datasette, database, sid),
+        "json_url": statement_path(datasette, database, statement_id) + ".json",
         "csv_url": base + "/statements.csv?" + urlencode({"id": statement_id, "_size": "max"}),
         "versions_csv_url": base
         + "/versions.csv?"

@@ -991,6 +991,7 @@ def frontier_clear(frontier_url: str, yes: bool) -> None:
     click.echo(f"{redacted(frontier_url)}: cleared ({removed} key(s) deleted)")
 
 
+@main.command()
 @db_option
 @click.option(
     "--since",

@@ -26,7 +26,7 @@ $(REPLAY_STAMP): requirements-replay.txt
 	touch $(REPLAY_STAMP)
 
 test: $(STAMP) $(REPLAY_STAMP) browser redis
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3
 
 # Headless Chromium for the browser tests (tests/test_web.py), from Debian's packages when
 # it is missing and apt can be used (as root); otherwise those tests are skipped and say so.

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -110,6 +110,7 @@ TABLES: dict[str, Table] = {
             ["issuer"],
             ["status"],
             ["next_check"],
+            ["last_seen"],  # "last checked" on the home page
             ["identity"],
             ["wechat_account"],
         ],

@@ -147,7 +147,11 @@ def zip_bytes() -> bytes:
         (b"\r\n  " + pdf_bytes(), None, "not an HTML page (application/pdf)"),
         (png_bytes(), "text/html; charset=utf-8", "not an HTML page (image/png)"),
         (zip_bytes(), "application/octet-stream", "not an HTML page (application/zip)"),
-        (gzip.compress(b"<html></html>"), "text/html", "not an HTML page (application/gzip)"),
+        (
+            gzip.compress(b"<html></html>", mtime=0),
+            "text/html",
+            "not an HTML page (application/gzip)",
+        ),
         (bytes(range(256)) * 8, "text/html", "not an HTML page (binary data)"),
         (b'{"statement": "none"}', "application/json", "not an HTML page (application/json)"),
     ],

@@ -312,8 +312,11 @@ def extra_template_vars(view_name: str, datasette: Any) -> Any:
             found["archive_span"] = dict(
                 (
                     await db.execute(
-                        "select min(published) as first, max(published) as last, "
-                        "max(last_seen) as checked from statements"
+                        # One subquery each: SQLite answers a lone min() or max() from
+                        # its index, but scans the table for several in one select.
+                        "select (select min(published) from statements) as first, "
+                        "(select max(published) from statements) as last, "
+                        "(select max(last_seen) from statements) as checked"
                     )
                 ).first()
             )

@@ -474,9 +474,9 @@ class ResultPipeline:
             return item
         page = item.item
         cleaned: Any = None
-        signature = None
+        signature = found = None
         if isinstance(page, Fetched) and needs_cleaning(page):
-            cleaned, signature = await self.clean(page, spider)
+            cleaned, signature, found = await self.clean(page, spider)
         result = Result(
             f"{spider.run_id}/{item.key}/{item.index}",
             spider.run_id,
@@ -485,6 +485,7 @@ class ResultPipeline:
             signature,
             item.links,
             self.worker,
+            found,
         )
         try:
             self.server.xadd(frontier.RESULTS, encode(result))
@@ -498,7 +499,7 @@ class ResultPipeline:
             spider.frontier.tracker.release(item.entry)
         return item
 
-    async def clean(self, page: Fetched, spider: Any) -> tuple[Any, bytes | None]:
+    async def clean(self, page: Fetched, spider: Any) -> tuple[Any, bytes | None, Any]:
         try:
             future = extraction_pool(self.workers).submit(
                 prepare,
@@ -508,18 +509,16 @@ class ResultPipeline:
                 page.content_type,
                 hints_for(spider.source),
             )
-            # The cross-language features stay behind: the writer takes them from the text
-            # it stores, so no one pushing into Redis can make up a link's evidence.
             prepared = await asyncio.wrap_future(future)
-            return prepared.cleaned, prepared.signature
+            return prepared.cleaned, prepared.signature, prepared.features
         except BrokenProcessPool:
             replace_broken_pool()
             logger.warning("%s: cleaning %s killed its worker", spider.name, page.url)
             died = WorkerDied("the cleaning worker process died on this page")
-            return CleaningError(f"{type(died).__name__}: {died}"), None
+            return CleaningError(f"{type(died).__name__}: {died}"), None, None
         except Exception as error:
             logger.exception("%s: cleaning %s failed", spider.name, page.url)
-            return CleaningError(f"{type(error).__name__}: {error}"), None
+            return CleaningError(f"{type(error).__name__}: {error}"), None, None
 
 
 def needs_cleaning(page: Fetched) -> bool:

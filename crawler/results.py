@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.cleaned import Cleaned
 from archive.fetched import INDEX, STATEMENT, Fetched, FetchFailed
+from archive.links.features import Features, language_of
 from archive.links.reprints import NUM_PERM, SIGNATURE_DTYPE
 
 VERSION = 1
@@ -42,6 +43,9 @@ class Result:
     signature: bytes | None = None
     links: int = 0  # statement links found on this (entry) page
     worker: str = ""
+    # Cross-language features of the cleaned text (archive.links.prepared): the costly part
+    # of linking, done on the worker; bounded and type-checked when read back.
+    features: Features | None = None
 
     @property
     def source_id(self) -> str:
@@ -80,6 +84,8 @@ def encode(result: Result) -> Fields:
         )
     if isinstance(result.cleaned, Cleaned):
         meta["cleaned"] = result.cleaned.to_dict()
+        if result.features is not None:
+            meta["features"] = _features_dict(result.features)
     elif isinstance(result.cleaned, CleaningError):
         meta["cleaning_error"] = str(result.cleaned)
     return {
@@ -126,7 +132,10 @@ def decode(message: dict[bytes, bytes], max_body: int) -> Result:
     signature = message.get(b"signature") or None
     if signature is not None and len(signature) != SIGNATURE_BYTES:
         raise BadResult(f"signature of {len(signature)} bytes, not {SIGNATURE_BYTES}")
-    return Result(text["id"], text["run"], item, cleaned, signature, links, text["worker"])
+    found = None
+    if meta.get("features") is not None and isinstance(cleaned, Cleaned):
+        found = _features(meta["features"], cleaned)
+    return Result(text["id"], text["run"], item, cleaned, signature, links, text["worker"], found)
 
 
 def claimed(message: dict[bytes, bytes]) -> tuple[str, str, str]:
@@ -180,6 +189,51 @@ def _inflate(packed: bytes, max_body: int) -> bytes:
     if len(body) > max_body or inflater.unconsumed_tail:
         raise BadResult(f"body larger than max_page_bytes ({max_body} bytes)")
     return body
+
+
+MAX_FEATURE_TERMS = 20_000  # far more than any statement has; a bigger list is not ours
+_FEATURE_FIELDS = ("language", "length", "numbers", "terms", "concepts")
+
+
+def _features_dict(found: Features) -> dict[str, Any]:
+    return {
+        "language": found.language,
+        "length": found.length,
+        "numbers": sorted(found.numbers),
+        "terms": sorted(found.terms),
+        "concepts": {word: sorted(glosses) for word, glosses in found.concepts.items()},
+    }
+
+
+def _strings(value: Any, what: str) -> frozenset[str]:
+    if not isinstance(value, list) or len(value) > MAX_FEATURE_TERMS:
+        raise BadResult(f"features.{what} is not a list of strings")
+    if not all(isinstance(item, str) and len(item) <= 200 for item in value):
+        raise BadResult(f"features.{what} is not a list of strings")
+    return frozenset(value)
+
+
+def _features(data: Any, cleaned: Cleaned) -> Features:
+    """Features as a worker computed them, for the text it cleaned: only for that text's
+    language and length, so they cannot be another statement's."""
+    if not isinstance(data, dict) or set(data) != set(_FEATURE_FIELDS):
+        raise BadResult("features is not a statement's features")
+    language, length, concepts = data["language"], data["length"], data["concepts"]
+    if language_of(cleaned.language) != language or length != len(cleaned.text or ""):
+        raise BadResult("features do not belong to the cleaned text")
+    if (
+        not isinstance(concepts, dict)
+        or len(concepts) > MAX_FEATURE_TERMS
+        or not all(isinstance(word, str) for word in concepts)
+    ):
+        raise BadResult("features.concepts is not a mapping")
+    return Features(
+        language=language,
+        length=length,
+        numbers=_strings(data["numbers"], "numbers"),
+        terms=_strings(data["terms"], "terms"),
+        concepts={word[:200]: _strings(glosses, "concepts") for word, glosses in concepts.items()},
+    )
 
 
 def _cleaned(data: Any) -> Cleaned:

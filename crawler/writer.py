@@ -420,7 +420,9 @@ class Writer:
             cleaned = Cleaned(status=STATUS_CLEAN_FAILED, url=item.url, reason=reason)
         else:
             cleaned = verdict.cleaned
-        outcome = ingest(session, item, cleaned, verdict.signature, delivery=verdict.id)
+        outcome = ingest(
+            session, item, cleaned, verdict.signature, verdict.features, delivery=verdict.id
+        )
         _log(verdict, outcome, cleaned)
 
 

@@ -23,7 +23,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +34,7 @@ import redis
 
 from archive.cleaned import Cleaned
 from archive.fetched import Fetched
+from archive.links.features import features
 from archive.statuses import DELIVERED_BEFORE, NEW
 from communique.config import Source
 from crawler import frontier
@@ -813,3 +814,26 @@ def test_wechat_routes_on_two_workers_archive_what_one_machine_does(
     # Each article fetched as often as on one machine, whichever worker found which link
     # form (one link form that only its page resolves is fetched on one machine too).
     assert two_workers == one_machine
+
+
+def test_a_workers_features_travel_with_its_cleaning_and_cannot_be_another_texts() -> None:
+    text = "The ministry said on 3 May that 12 vessels were inspected. " * 3
+    cleaned = Cleaned(status="ok", url="https://gov-en.example/a", text=text, language="en")
+    page = Fetched("gov-en", cleaned.url, 200, b"<p>a</p>", {"Content-Type": "text/html"})
+    found = features("en", text)
+    assert found is not None
+
+    def sent(result: Result) -> dict[bytes, bytes]:
+        fields = encode(result)
+        return {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in fields.items()}
+
+    result = Result("run/1-0/0", "run", page, cleaned, None, 0, "w", found)
+    assert decode(sent(result), 1_000_000).features == found  # the writer need not redo them
+    # Features of another text (its length), of another language, or swollen, are refused.
+    for forged in (
+        replace(found, length=found.length + 1),
+        replace(found, language="zh"),
+        replace(found, terms=frozenset(f"t{n}" for n in range(30_000))),
+    ):
+        with pytest.raises(BadResult):
+            decode(sent(replace(result, features=forged)), 1_000_000)

@@ -91,6 +91,23 @@ progress_option = click.option(
     default=None,
     help="Live progress on stderr (default: when stderr is a terminal; otherwise a line a minute).",
 )
+# Crawl processes (`crawl`, `worker`) log alike.
+log_file_option = click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also log to this file, rotated at 5 MB (for unattended runs).",
+)
+
+
+def log_level_option(default: str) -> Any:
+    return click.option(
+        "--log-level",
+        default=default,
+        show_default=True,
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    )
+
+
 db_option = click.option(
     "--db",
     "db_path",
@@ -144,11 +161,7 @@ def main() -> None:
     is_flag=True,
     help="Fetch known statements found on entry pages even when no recheck is due.",
 )
-@click.option(
-    "--log-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also log to this file, rotated at 5 MB (for unattended runs).",
-)
+@log_file_option
 @click.option(
     "--notify-command",
     metavar="CMD",
@@ -159,12 +172,7 @@ def main() -> None:
     default=None,
     help="Live progress table (default: when stderr is a terminal).",
 )
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-)
+@log_level_option("INFO")
 @click.option(
     "--frontier",
     metavar="URL",
@@ -285,12 +293,7 @@ def crawl(
 )
 @config_option
 @db_option
-@click.option(
-    "--log-level",
-    default="WARNING",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-)
+@log_level_option("WARNING")
 def add(
     links: tuple[str, ...],
     from_file: Path | None,
@@ -872,17 +875,8 @@ def replay(db_path: Path, host: str, port: int, source_ids: tuple[str, ...]) -> 
     help="Take over a request another worker has held this long without a sign of life (it died).",
 )
 @click.option("--name", metavar="NAME", help="This worker's name (default: host-pid-random).")
-@click.option(
-    "--log-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also log to this file, rotated at 5 MB.",
-)
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-)
+@log_file_option
+@log_level_option("INFO")
 def worker(
     frontier_url: str,
     config_path: str,

@@ -111,10 +111,13 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_datasette(db_path: Path, metadata_dir: Path, public: bool = False) -> Iterator[str]:
+def running_datasette(
+    db_path: Path, metadata_dir: Path, public: bool = False, extra: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """A real datasette as `communique serve` runs it (plus `extra` arguments)."""
     port = free_port()
     process = subprocess.Popen(
-        datasette_args(db_path, port=port, metadata_dir=metadata_dir, public=public),
+        [*datasette_args(db_path, port=port, metadata_dir=metadata_dir, public=public), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -9,7 +9,6 @@ first screen of a 1366×768 browser.
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,9 @@ import pytest
 
 from archive.schema import open_archive
 from archive.search import CANDIDATES, match_or_nothing, rebuild_search_index
-from archive.serve import datasette_args
 from archive.web.plugin import MANY_MATCHES
 from tests.browser import chromium, needs_browser, text_of
-from tests.helpers import free_port, get, wait_until_up
+from tests.helpers import get, running_datasette
 
 # Enough matches for the many-matches plan, and more than the Search page ranks.
 BULK = max(MANY_MATCHES, CANDIDATES) + 100
@@ -102,20 +100,9 @@ def site(archive: tuple[Path, Any], tmp_path_factory: pytest.TempPathFactory) ->
     measures the table page in a 1366×768 frame."""
     probe = tmp_path_factory.mktemp("probe")
     (probe / "first-screen.html").write_text(PROBE, encoding="utf-8")
-    port = free_port()
-    args = datasette_args(archive[0], port=port, metadata_dir=tmp_path_factory.mktemp("md"))
-    process = subprocess.Popen(
-        [*args, "--static", f"probe:{probe}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base, process)
+    metadata = tmp_path_factory.mktemp("md")
+    with running_datasette(archive[0], metadata, extra=("--static", f"probe:{probe}")) as base:
         yield base
-    finally:
-        process.kill()
-        process.wait()
 
 
 def table_ids(site: str, query: str) -> list[str]:

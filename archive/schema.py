@@ -343,6 +343,17 @@ def _enable_search(db: sqlite_utils.Database) -> None:
         db.table(STATEMENTS).disable_fts()
 
 
+# The page cache of a connection that writes statements (SQLite's default is 2 MB). Every
+# new statement updates pages all over a large archive's indexes (the search index, the
+# cross-language postings): at 100k statements 64 MB made linking one a third faster.
+WRITER_CACHE_KB = 65_536
+
+
+def cache_for_writing(conn: sqlite3.Connection) -> None:
+    """Give a connection the writer's page cache (bounded: memory stays flat with size)."""
+    conn.execute(f"pragma cache_size = -{WRITER_CACHE_KB}")
+
+
 def open_archive(path: str) -> sqlite_utils.Database:
     """Open (creating if needed) an archive file, in WAL mode, with the schema in place.
 

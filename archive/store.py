@@ -144,6 +144,7 @@ class Archive:
         self.path = Path(path)
         self.history = history or HistorySettings()
         self.db = schema.open_archive(str(path))
+        schema.cache_for_writing(self.db.conn)
         self._linked_languages = False  # the cross-language linker holds counts to write
 
     def close(self) -> None:

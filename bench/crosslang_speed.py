@@ -33,6 +33,7 @@ import rjieba
 
 from archive.links import crosslang
 from archive.links.features import Features, features
+from archive.schema import cache_for_writing
 
 SEED = 15
 SAMPLE = 200
@@ -158,6 +159,9 @@ def measure(path: Path, new: list[dict[str, Any]]) -> dict[str, float]:
     and with its features given (a crawl computes them in its cleaning workers: the
     archive's writer only links)."""
     conn = sqlite3.connect(path)
+    # Opened as the archive's writer opens it: in WAL mode, with its page cache.
+    conn.execute("pragma journal_mode = wal")
+    cache_for_writing(conn)
     crosslang._df(conn)  # read the term counts once, as a long-running crawl does
     features("zh", "预热。")  # load CC-CEDICT, untimed
     feature_ms: list[float] = []

@@ -7,8 +7,11 @@ about it, and same-day statements on neighbouring subjects, in a real SQLite fil
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -252,6 +255,26 @@ def test_a_later_process_goes_on_where_the_first_stopped(
     second.close()
 
 
+def test_a_rolled_back_statement_leaves_nothing_behind(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """The linker keeps statements' vectors in memory between calls: after a rollback, the
+    next statement takes the rolled-back one's number, and is linked as itself."""
+    first = [ORIGINAL, OTHER_ORIGINAL, OTHER_TRANSLATION, TYPHOON]
+    index_all(conn, first)
+    index_and_link(conn, TRANSLATION)
+    conn.rollback()
+    index_all(conn, [NUMBER_STUFFED, TRANSLATION, REPORT])
+
+    fresh = sqlite3.connect(tmp_path / "fresh.db")
+    index_all(fresh, [*first, NUMBER_STUFFED, TRANSLATION, REPORT])
+    assert all_links(conn) == all_links(fresh)
+    assert {("zh-ship", "en-ship-translation"), ("zh-ship", "en-ship-report")} <= {
+        (original, other) for original, other, _ in all_links(conn)
+    }
+    fresh.close()
+
+
 def test_rebuild_gives_the_links_of_arrival_in_date_order(conn: sqlite3.Connection) -> None:
     index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])
     incremental = all_links(conn)
@@ -264,6 +287,40 @@ def test_rebuild_gives_the_links_of_arrival_in_date_order(conn: sqlite3.Connecti
     assert all_links(conn) == incremental
     assert made == len(incremental)
     assert seen == list(range(1, len(SAME_DAY) + 3))
+
+
+def test_links_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Python orders sets differently in each process (string hashing): the same statements
+    must still give the same stored vectors and the same links, scores and evidence."""
+    script = (
+        "import sqlite3, sys\n"
+        "from tests.test_crosslang import REPORT, SAME_DAY, TRANSLATION, index_all\n"
+        "from archive.links.crosslang import ensure_tables, flush\n"
+        "conn = sqlite3.connect(sys.argv[1])\n"
+        "ensure_tables(conn)\n"
+        "index_all(conn, [*SAME_DAY, TRANSLATION, REPORT])\n"
+        "flush(conn)\n"
+        "conn.commit()\n"
+    )
+    tables = []
+    for seed in ("1", "2"):
+        path = tmp_path / f"seed-{seed}.db"
+        subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        conn = sqlite3.connect(path)
+        tables.append(
+            (
+                conn.execute("SELECT statement_id, vector FROM xlang_docs ORDER BY doc").fetchall(),
+                conn.execute("SELECT * FROM xlang_links ORDER BY other_id").fetchall(),
+            )
+        )
+        conn.close()
+    assert tables[0][1], "nothing was linked"
+    assert tables[0] == tables[1]
 
 
 def test_statements_we_cannot_link_are_left_alone(conn: sqlite3.Connection) -> None:

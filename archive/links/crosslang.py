@@ -49,9 +49,11 @@ import json
 import math
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Any
 
 from archive.links.features import Features, features, language_of
@@ -77,6 +79,9 @@ TRANSLATION_RATIO = (2.5, 5.5)
 REPORT_STYLE = (1.0, 2.0)
 MIN_ARCHIVE = 50  # idf is computed as if the archive had at least this many statements
 FLUSH_EVERY = 100  # statements whose term counts are written to xlang_df together
+# Statements whose parsed vectors stay in memory between linking calls (some 30 KB each, twice):
+# the same originals come up as candidates for statement after statement.
+CACHED_VECTORS = 2048
 
 _ATTRIBUTION = re.compile(r"\b(?:said|says|told|according to)\b")
 
@@ -139,12 +144,15 @@ class _Df:
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.n: dict[str, int] = dict(conn.execute("SELECT term, n FROM xlang_df"))
-        self.pending: dict[str, int] = {}
+        self.n: Counter[str] = Counter(dict(conn.execute("SELECT term, n FROM xlang_df")))
+        self.pending: Counter[str] = Counter()
         self.pending_docs = 0
         # idf values, kept while the archive grows by less than 1% (they barely move).
         self._idf: dict[str, float] = {}
         self._idf_total = 0
+        # Stored vectors as parsed (by doc), and weighted with the idf values above.
+        self.parsed: dict[int, dict[str, float]] = {}
+        self.weighted: dict[int, tuple[dict[str, float], float]] = {}
         self.total, self.last = conn.execute(
             "SELECT count(*), coalesce(max(doc), 0) FROM xlang_docs"
         ).fetchone()
@@ -156,6 +164,7 @@ class _Df:
         """The cache of idf values, holding at least `terms`."""
         if self.total > self._idf_total * 1.01 or self.total < MIN_ARCHIVE:
             self._idf.clear()
+            self.weighted.clear()
             self._idf_total = self.total
         cache, counts, log = self._idf, self.n, math.log
         total = max(self._idf_total, MIN_ARCHIVE)
@@ -165,20 +174,38 @@ class _Df:
                 cache[term] = log(1 + (total - n + 0.5) / (n + 0.5))
         return cache
 
+    def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
+        """The statement's weighted vector and its norm, with the current idf values."""
+        self.idfs(())  # drops the weighted vectors when the idf values are renewed
+        found = self.weighted.get(item.doc)
+        if found is None:
+            found = _weighted(item.raw, self)
+            _remember(self.weighted, item.doc, found)
+        return found
+
+    def parse(self, doc: int, stored: str) -> dict[str, float]:
+        found = self.parsed.get(doc)
+        if found is None:
+            found = json.loads(stored)
+            _remember(self.parsed, doc, found)
+        return found
+
+
+def _remember(cache: dict[int, Any], key: int, value: Any) -> None:
+    if len(cache) >= CACHED_VECTORS:
+        del cache[next(iter(cache))]  # the oldest entry
+    cache[key] = value
+
 
 class _Scorer:
-    """Weighted vectors with the current idf, each computed once per linking call."""
+    """Weighted vectors with the current idf (cached across calls in `_Df`)."""
 
     def __init__(self, df: _Df) -> None:
         self.df = df
-        self._vectors: dict[int, tuple[dict[str, float], float]] = {}
         self.decided: set[str] = set()  # English statements whose link was decided again
 
     def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
-        found = self._vectors.get(item.doc)
-        if found is None:
-            found = self._vectors[item.doc] = _weighted(item.raw, self.df)
-        return found
+        return self.df.vector(item)
 
     def cosine(self, a: _Indexed, b: _Indexed) -> float:
         return _cosine(self.vector(a), self.vector(b))
@@ -230,24 +257,31 @@ def _day(published: str | None) -> int | None:
 
 
 def _raw_vector(found: Features) -> dict[str, float]:
-    """Term weights before idf: 1 per English term; a Chinese word spreads 1 over its glosses."""
+    """Term weights before idf: 1 per English term; a Chinese word spreads 1 over its glosses.
+
+    Built in sorted order: sets iterate in an order that changes from one process to the
+    next (string hashing), and the order of additions and of ties would change the links.
+    """
     raw: dict[str, float] = {}
     if found.language == "en":
-        raw = dict.fromkeys(found.terms, 1.0)
+        raw = dict.fromkeys(sorted(found.terms), 1.0)
     else:
-        for glosses in found.concepts.values():
+        for word in sorted(found.concepts):
+            glosses = found.concepts[word]
             share = 1.0 / len(glosses)
-            for term in glosses:
+            for term in sorted(glosses):
                 raw[term] = raw.get(term, 0.0) + share
-    for number in found.numbers:
+    for number in sorted(found.numbers):
         raw["#" + number] = 1.0
     return raw
 
 
 def _weighted(raw: dict[str, float], df: _Df) -> tuple[dict[str, float], float]:
     idf = df.idfs(raw)
-    weights = {term: value * idf[term] for term, value in raw.items()}
-    return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
+    # map/zip rather than comprehensions: the same arithmetic, looped in C.
+    weights = dict(zip(raw, map(mul, raw.values(), map(idf.__getitem__, raw)), strict=True))
+    values = list(weights.values())
+    return weights, math.sqrt(sum(map(mul, values, values))) or 1.0
 
 
 def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
@@ -264,7 +298,7 @@ def _paragraphs(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
 
-def _load(row: tuple[Any, ...]) -> _Indexed:
+def _load(row: tuple[Any, ...], df: _Df) -> _Indexed:
     doc, statement_id, language, day, length, paragraphs, attribution, vector, *scores = row
     return _Indexed(
         doc,
@@ -274,7 +308,7 @@ def _load(row: tuple[Any, ...]) -> _Indexed:
         length,
         paragraphs,
         attribution,
-        json.loads(vector),
+        df.parse(doc, vector),
         *scores,
     )
 
@@ -285,11 +319,16 @@ _COLUMNS = (
 )
 
 
-def _get(conn: sqlite3.Connection, statement_id: str) -> _Indexed | None:
+def _get(conn: sqlite3.Connection, statement_id: str, df: _Df) -> _Indexed | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM xlang_docs WHERE statement_id = ?", (statement_id,)
     ).fetchone()
-    return _load(row) if row else None
+    return _load(row, df) if row else None
+
+
+def _known(conn: sqlite3.Connection, statement_id: str) -> bool:
+    found = conn.execute("SELECT 1 FROM xlang_docs WHERE statement_id = ?", (statement_id,))
+    return found.fetchone() is not None
 
 
 def _candidates(
@@ -316,12 +355,12 @@ def _candidates(
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM xlang_docs WHERE doc IN ({','.join('?' * len(best))})", best
     ).fetchall()
-    return [_load(row) for row in rows]
+    return [_load(row, scorer.df) for row in rows]
 
 
 def _posted(weights: dict[str, float], terms: list[str]) -> list[str]:
     """The terms a statement posts in (and looks up from) the index: its heaviest."""
-    ranked = sorted(terms, key=lambda t: -weights[t])
+    ranked = sorted(terms, key=weights.__getitem__, reverse=True)
     numbers = [t for t in ranked if t.startswith("#")][:POSTED_NUMBERS]
     return numbers + [t for t in ranked if not t.startswith("#")][:POSTED_TERMS]
 
@@ -406,7 +445,7 @@ def _decide(conn: sqlite3.Connection, english: _Indexed, scorer: _Scorer) -> Non
     conn.execute("DELETE FROM xlang_links WHERE other_id = ?", (english.statement_id,))
     if english.best_id is None or english.best is None or english.best < MIN_SCORE:
         return
-    original = _get(conn, english.best_id)
+    original = _get(conn, english.best_id, scorer.df)
     if original is None:
         return
     relation = _relation(original, english)
@@ -455,7 +494,7 @@ def _link_chinese(conn: sqlite3.Connection, chinese: _Indexed, scorer: _Scorer) 
         score = scorer.cosine(chinese, english)
         if score <= (english.second or 0.0):
             continue  # changes nothing for this English statement
-        best = _get(conn, english.best_id) if english.best_id else None
+        best = _get(conn, english.best_id, scorer.df) if english.best_id else None
         copy_of_best = best is not None and scorer.cosine(chinese, best) >= DUPLICATE
         if _in_link_window(chinese, english) and (english.best is None or score > english.best):
             if english.best is not None and not copy_of_best:
@@ -482,16 +521,14 @@ def _index(
     if found is None:
         return None
     raw = _raw_vector(found)
-    counts, pending = df.n, df.pending
-    for term in raw:
-        counts[term] = counts.get(term, 0) + 1
-        pending[term] = pending.get(term, 0) + 1
+    df.n.update(raw.keys())
+    df.pending.update(raw.keys())
     df.total += 1
     df.pending_docs += 1
     if df.pending_docs >= FLUSH_EVERY:
         _write_pending(conn, df)
     weights, _ = _weighted(raw, df)
-    kept = sorted(raw, key=lambda t: -weights[t])[:VECTOR_TERMS]
+    kept = sorted(raw, key=weights.__getitem__, reverse=True)[:VECTOR_TERMS]
     raw = {t: round(raw[t], 3) for t in kept}
     attribution = (
         1000 * len(_ATTRIBUTION.findall(doc.text)) / max(len(doc.text), 1)
@@ -513,6 +550,9 @@ def _index(
         ),
     )
     df.last = cursor.lastrowid or 0
+    # A statement rolled back may have had this number: what we held for it is not ours.
+    df.weighted.pop(df.last, None)
+    _remember(df.parsed, df.last, raw)
     indexed = _Indexed(
         cursor.lastrowid or 0, doc.id, language, day, len(doc.text), paragraphs, attribution, raw
     )
@@ -552,7 +592,7 @@ def link_statement(conn: sqlite3.Connection, doc: Doc, found: Features | None = 
     day = _day(doc.published)
     if language is None or day is None:
         return Linked([], frozenset())
-    if _get(conn, doc.id) is not None:
+    if _known(conn, doc.id):
         return Linked(links_of(conn, doc.id), frozenset())
     if found is not None and found.language != language:
         found = None  # computed for another language than the statement now has
@@ -581,7 +621,7 @@ def index_and_link(conn: sqlite3.Connection, doc: Doc) -> list[Link]:
 def indexed(conn: sqlite3.Connection, statement_id: str) -> bool:
     """Whether the statement is in the linker's index already."""
     ensure_tables(conn)
-    return _get(conn, statement_id) is not None
+    return _known(conn, statement_id)
 
 
 def reset(conn: sqlite3.Connection) -> None:

@@ -187,9 +187,9 @@ def words(text: str) -> set[str]:
     return set(_WORD.findall(_US.sub(" usa ", text).lower().replace("’", "'")))
 
 
-def content_terms(text: str) -> set[str]:
-    """The distinct stemmed content words of a text."""
-    return {stem for word in words(text) if (stem := _stem(word))}
+def content_terms(text: str, known: set[str] | None = None) -> set[str]:
+    """The distinct stemmed content words of a text (`known`: its `words`, if at hand)."""
+    return {stem for word in (words(text) if known is None else known) if (stem := _stem(word))}
 
 
 def name_terms(text: str) -> set[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import rjieba
 
@@ -50,8 +51,9 @@ def language_of(language: str | None) -> str | None:
 
 def english_features(text: str) -> Features:
     """Terms and numbers of an English text."""
-    terms = content_terms(text) | name_terms(text)
-    numbers = english_numbers(text, words(text))
+    lower = words(text)
+    terms = content_terms(text, lower) | name_terms(text)
+    numbers = english_numbers(text, lower)
     return Features("en", len(text), frozenset(numbers), frozenset(terms))
 
 
@@ -80,6 +82,7 @@ def _parts(word: str) -> set[str]:
     return terms
 
 
+@lru_cache(maxsize=100_000)  # words recur from statement to statement; the dictionary is fixed
 def concept(word: str) -> frozenset[str]:
     """English terms for one Chinese word (see the module docstring)."""
     dictionary = cedict()

@@ -95,8 +95,9 @@ def english_numbers(text: str, words: set[str] | None = None) -> list[str]:
         if month_name in MONTHS and 1 <= day <= 31:
             tokens += [f"@{MONTHS[month_name]}-{day}", f"@-{day}"]
             spans.append(match.span(2) if match.group(2) else match.span(3))
+    in_dates = {i for start, end in spans for i in range(start, end)}  # the days' digits
     for match in _EN_NUMBER.finditer(text):
-        if any(start <= match.start(1) < end for start, end in spans):
+        if match.start(1) in in_dates:
             continue
         value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
         scale = (match.group(3) or "").lower()

@@ -73,6 +73,11 @@ def _rewrite(data: bytes) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+# Datasette sends a streamed CSV one row a message, and each message became a socket write
+# of its own: rows are passed on gathered into messages of at least this many bytes.
+GATHER_BYTES = 1 << 18
+
+
 class InertCsv:
     """ASGI middleware: every CSV response of the app (a path ending `.csv`) is rewritten
     record by record as it streams, its cells made inert; other responses pass untouched."""
@@ -85,10 +90,12 @@ class InertCsv:
             await self.app(scope, receive, send)
             return
         pending = b""
+        gathered: list[bytes] = []  # rewritten, not sent yet
+        gathered_bytes = 0
         rewriting = False
 
         async def send_inert(message: Message) -> None:
-            nonlocal pending, rewriting
+            nonlocal pending, gathered_bytes, rewriting
             if message["type"] == "http.response.start":
                 rewriting = int(message.get("status", 200)) == 200
                 if rewriting:  # the length changes: let the server chunk it
@@ -102,7 +109,14 @@ class InertCsv:
                 pending += message.get("body", b"")
                 end = len(pending) if not more else _record_end(pending)
                 chunk, pending = pending[:end], pending[end:]
-                message = {**message, "body": _rewrite(chunk) if chunk else b""}
+                if chunk:
+                    gathered.append(_rewrite(chunk))
+                    gathered_bytes += len(gathered[-1])
+                if more and gathered_bytes < GATHER_BYTES:
+                    return
+                message = {**message, "body": b"".join(gathered)}
+                gathered.clear()
+                gathered_bytes = 0
             await send(message)
 
         await self.app(scope, receive, send_inert)

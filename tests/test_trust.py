@@ -21,6 +21,7 @@ import yaml
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.csvsafe import GATHER_BYTES, InertCsv, inert_row
 from archive.serve import datasette_args
 from tests.builders import crawl
 from tests.helpers import communique, datasette_app, get, rows, served_archive
@@ -404,6 +405,44 @@ def test_csv_cells_cannot_run_in_snapshots_and_in_datasettes_csv(tmp_path: Path)
     headless = asyncio.run(fetch("/archive.csv?sql=select+title+from+statements&_header=off"))
     assert "'" + FORMULA in {r[0] for r in csv.reader(io.StringIO(headless))}
     assert rows(db, "select title from statements")[0]["title"] == FORMULA  # the record stays whole
+
+
+def test_a_long_csv_stream_comes_out_whole_and_inert_in_few_large_messages() -> None:
+    """Datasette streams a CSV in small messages; the middleware cuts them into records
+    wherever they end, makes the cells inert, and passes them on gathered."""
+    header = ["id", "title", "text"]
+    records = [
+        [str(n), FORMULA if n % 7 == 0 else f"Row {n}", f'Text, "quoted"\n- {n}' * 20]
+        for n in range(2000)
+    ]
+    written = io.StringIO()
+    csv.writer(written, lineterminator="\r\n").writerows([header, *records])
+    data = written.getvalue().encode("utf-8")
+    pieces = [data[i : i + 997] for i in range(0, len(data), 997)]  # mid-record, mid-quote
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        length = (b"content-length", str(len(data)).encode())
+        await send({"type": "http.response.start", "status": 200, "headers": [length]})
+        for n, piece in enumerate(pieces):
+            more = n < len(pieces) - 1
+            await send({"type": "http.response.body", "body": piece, "more_body": more})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    asyncio.run(InertCsv(app)({"type": "http", "path": "/archive/statements.csv"}, receive, send))
+
+    start, *bodies = sent
+    assert start["headers"] == []  # the length changes
+    text = b"".join(m["body"] for m in bodies).decode("utf-8")
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [header, *map(inert_row, records)]
+    assert [m.get("more_body", False) for m in bodies][-1] is False
+    assert len(bodies) <= len(data) // GATHER_BYTES + 1 < len(pieces) // 10
 
 
 # -- 7. redirects of every kind obey allowed_domains ----------------------------------------

@@ -326,11 +326,13 @@ def replaying(db_path: Path, tmp_dir: Path) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(timeout=30)
+            # Read while waiting: pywb writes to the same pipe, and a full pipe blocks it.
+            # (It is given 12 s to stop, then killed; the rest is slack for a busy machine.)
+            stdout, _ = process.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-        stdout = process.stdout.read() if process.stdout else ""
+        code = process.returncode
     assert code == 0
     assert f"at {base}/communique/" in stdout
     assert f"communique serve --replay-url {base}/communique" in stdout

@@ -311,6 +311,9 @@ def replaying(db_path: Path, tmp_dir: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_dir)},
+        # A shell starts background jobs (`make test &` in a script) with SIGINT ignored,
+        # and the replay would inherit that: Ctrl-C as in a terminal is what is tested.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     base = f"http://127.0.0.1:{port}"
     try:

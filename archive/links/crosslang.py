@@ -160,12 +160,16 @@ class _Df:
     def idf(self, term: str) -> float:
         return self.idfs([term])[term]
 
-    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
-        """The cache of idf values, holding at least `terms`."""
+    def _renew(self) -> None:
+        """Forget the idf values (and vectors weighted with them) once they are stale."""
         if self.total > self._idf_total * 1.01 or self.total < MIN_ARCHIVE:
             self._idf.clear()
             self.weighted.clear()
             self._idf_total = self.total
+
+    def idfs(self, terms: Iterable[str]) -> dict[str, float]:
+        """The cache of idf values, holding at least `terms`."""
+        self._renew()
         cache, counts, log = self._idf, self.n, math.log
         total = max(self._idf_total, MIN_ARCHIVE)
         for term in terms:
@@ -176,7 +180,7 @@ class _Df:
 
     def vector(self, item: _Indexed) -> tuple[dict[str, float], float]:
         """The statement's weighted vector and its norm, with the current idf values."""
-        self.idfs(())  # drops the weighted vectors when the idf values are renewed
+        self._renew()
         found = self.weighted.get(item.doc)
         if found is None:
             found = _weighted(item.raw, self)

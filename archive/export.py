@@ -7,7 +7,6 @@ be cited and checked. With `since`, only what is new or changed since that date.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import sqlite3
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.atomic import atomic_open
-from archive.csvsafe import inert_row
+from archive.csvsafe import RecordWriter
 from archive.serve import check_archive
 
 COLUMNS = (
@@ -207,15 +206,15 @@ def _write_csv(final: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
     cells that a spreadsheet would run as formulas are made inert (archive/csvsafe.py)."""
     count = 0
     with atomic_open(final, "w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out, dialect="excel")  # CRLF rows, minimal RFC 4180 quoting
+        writer = RecordWriter(out)  # CRLF rows, minimal RFC 4180 quoting, inert cells
         writer.writerow(columns)
         fetchmany = getattr(rows, "fetchmany", None)
         if fetchmany is None:
             for row in rows:
-                writer.writerow(inert_row(row))
+                writer.writerow(row)
                 count += 1
         else:
             while batch := fetchmany(BATCH_SIZE):
-                writer.writerows(map(inert_row, batch))
+                writer.writerows(batch)
                 count += len(batch)
     return ExportResult(path=final, row_count=count)

@@ -244,6 +244,18 @@ def goals(report: dict[str, Any]) -> list[Row]:
                             f"flat (≤ 1.1×): {verdict(ratio <= 1.1)}",
                         )
                     )
+            stream = big["datasette_stream"]
+            if stream.get("server_rss_at_tenth_mb"):
+                ratio = stream["server_peak_rss_mb"] / stream["server_rss_at_tenth_mb"]
+                rows.append(
+                    (
+                        f"CSV stream RSS through the {int(sizes[-1]):,} download: "
+                        "a tenth in → peak",
+                        f"{stream['server_rss_at_tenth_mb']} → {stream['server_peak_rss_mb']} MB "
+                        f"({ratio:.2f}×)",
+                        f"flat (≤ 1.1×): {verdict(ratio <= 1.1)}",
+                    )
+                )
     growth = report.get("store_growth")
     if growth:
         rows += [

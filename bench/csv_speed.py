@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -31,6 +32,35 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+class RssWatch:
+    """Samples a process's RSS every 50 ms while it runs (a thread of this process)."""
+
+    def __init__(self, pid: int) -> None:
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, pid: int) -> None:
+        started = time.perf_counter()
+        while not self._stop.wait(0.05):
+            self.samples.append((time.perf_counter() - started, _rss_mb(pid)))
+
+    def at(self, share: float) -> float:
+        """The RSS once `share` of the watched time had passed."""
+        self._stop.set()
+        self._thread.join()
+        end = self.samples[-1][0] if self.samples else 0.0
+        return next((mb for t, mb in self.samples if t >= share * end), 0.0)
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system time of a running process so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -43,6 +73,7 @@ def datasette_stream(path: Path, work: Path) -> dict[str, Any]:
         url = f"{base}/{path.stem}/statements.csv?_stream=on&_size=max"
         download = work / "statements-stream.csv"
         cpu_before = _cpu_seconds(process.pid)
+        watch = RssWatch(process.pid)
         started = time.perf_counter()
         # Timed as a user's download is (curl, a browser): the bytes to a file. Parsing
         # them here, as they arrive, took this 2-core machine's other core from the server.
@@ -51,6 +82,7 @@ def datasette_stream(path: Path, work: Path) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         cpu = _cpu_seconds(process.pid) - cpu_before
         peak = _peak_rss_mb(process.pid)
+        tenth = watch.at(0.1)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -66,6 +98,10 @@ def datasette_stream(path: Path, work: Path) -> dict[str, Any]:
         "server_cpu_seconds": round(cpu, 1),
         "rows_per_cpu_s": round(rows / max(cpu, 0.01)),
         "server_peak_rss_mb": peak,
+        # Whether memory grows with the rows sent: the RSS a tenth of the way through the
+        # download against the peak. (A small archive's download ends in a second, before
+        # the server's memory has settled, so its peak says less.)
+        "server_rss_at_tenth_mb": tenth,
     }
 
 

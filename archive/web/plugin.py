@@ -7,19 +7,22 @@ for search snippets, through `marked_only`, which lets no tag but a bare <mark> 
 
 from __future__ import annotations
 
+import csv
 import gzip
 import html
 import re
 import sqlite3
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import datasette.views.base as datasette_views
 from datasette import Forbidden, NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from markupsafe import Markup, escape
 
 from archive import statuses
-from archive.csvsafe import InertCsv
+from archive.csvsafe import InertCsv, RecordWriter
 from archive.search import (
     CANDIDATES,
     SEARCH_SQL,
@@ -200,6 +203,28 @@ async def _many_matches(db: Any, query: str) -> bool:
         {"q": match_or_nothing(query)},
     )
     return bool(found.first()[0] > MANY_MATCHES)
+
+
+# Datasette 0.65 writes its CSV with `csv.writer` from the csv module it imported, a
+# row at a time (datasette/views/base.py): given csv_record's writer instead, a download of
+# the statements table is several times faster (README, "CSV downloads").
+_RECORDS = SimpleNamespace(writer=RecordWriter)
+
+
+@hookimpl
+def startup(datasette: Any) -> None:
+    write_datasettes_csv_with_records()
+
+
+def write_datasettes_csv_with_records() -> bool:
+    """Give Datasette's CSV views csv_record's writer; False (and Datasette's own writer
+    kept) when this Datasette writes CSV some other way. InertCsv guards the cells either way."""
+    if datasette_views.csv is _RECORDS:
+        return True
+    if getattr(datasette_views, "csv", None) is not csv:
+        return False
+    datasette_views.csv = _RECORDS
+    return True
 
 
 @hookimpl

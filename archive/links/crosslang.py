@@ -137,16 +137,17 @@ class _Df:
     """Document frequencies, read once per connection and kept in step as we index.
 
     Writing a statement's ~1,000-3,000 term counts to SQLite one by one would cost more than
-    the rest of linking it, so new counts are added up in memory and written every
+    the rest of linking it, so new counts are kept in memory and written every
     `FLUSH_EVERY` statements (and by `flush`). A process that dies loses its unwritten
     counts: that only shifts weights a little, and links are unaffected until a later
-    statement is scored.
+    statement is scored. A statement rolled back leaves no count behind (`_df`), but a
+    rolled-back transaction that wrote counts loses them, as a process that dies does.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.n: Counter[str] = Counter(dict(conn.execute("SELECT term, n FROM xlang_df")))
-        self.pending: Counter[str] = Counter()
-        self.pending_docs = 0
+        # The statements counted in `n` but not yet in xlang_df: doc → (statement, terms).
+        self.unwritten: dict[int, tuple[str, list[str]]] = {}
         # idf values, kept while the archive grows by less than 1% (they barely move).
         self._idf: dict[str, float] = {}
         self._idf_total = 0
@@ -228,21 +229,35 @@ def _df(conn: sqlite3.Connection) -> _Df:
     last = conn.execute("SELECT coalesce(max(doc), 0) FROM xlang_docs").fetchone()[0]
     if stats is None or stats.last != last:
         if stats is not None:
-            _write_pending(conn, stats)
+            _write_pending(conn, stats, _still_indexed(conn, stats.unwritten))
         if len(_DF) > 8:
             _DF.clear()
         stats = _DF[key] = _Df(conn)
     return stats
 
 
-def _write_pending(conn: sqlite3.Connection, df: _Df) -> None:
+def _still_indexed(
+    conn: sqlite3.Connection, unwritten: dict[int, tuple[str, list[str]]]
+) -> set[int]:
+    """Which of these statements the index still holds (the others were rolled back)."""
+    rows = conn.execute(
+        "SELECT doc, statement_id FROM xlang_docs WHERE doc IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(unwritten)),),
+    )
+    return {doc for doc, statement_id in rows if unwritten[doc][0] == statement_id}
+
+
+def _write_pending(conn: sqlite3.Connection, df: _Df, docs: Iterable[int] | None = None) -> None:
+    """Add the unwritten statements' term counts (only `docs`' when given) to xlang_df."""
+    counts: Counter[str] = Counter()
+    for doc in df.unwritten if docs is None else docs:
+        counts.update(df.unwritten[doc][1])
     conn.executemany(
         "INSERT INTO xlang_df (term, n) VALUES (?, ?) "
         "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
-        sorted(df.pending.items()),  # in key order: the B-tree pages are visited once each
+        sorted(counts.items()),  # in key order: the B-tree pages are visited once each
     )
-    df.pending.clear()
-    df.pending_docs = 0
+    df.unwritten.clear()
 
 
 def flush(conn: sqlite3.Connection) -> None:
@@ -525,12 +540,9 @@ def _index(
     if found is None:
         return None
     raw = _raw_vector(found)
-    df.n.update(raw.keys())
-    df.pending.update(raw.keys())
+    terms = list(raw)  # all of them: the vector stored keeps the heaviest
+    df.n.update(terms)
     df.total += 1
-    df.pending_docs += 1
-    if df.pending_docs >= FLUSH_EVERY:
-        _write_pending(conn, df)
     weights, _ = _weighted(raw, df)
     kept = sorted(raw, key=weights.__getitem__, reverse=True)[:VECTOR_TERMS]
     raw = {t: round(raw[t], 3) for t in kept}
@@ -553,10 +565,12 @@ def _index(
             json.dumps(raw, ensure_ascii=False, separators=(",", ":")),
         ),
     )
+    # A number can come back after a rollback, but `_df` has then read everything afresh.
     df.last = cursor.lastrowid or 0
-    # A statement rolled back may have had this number: what we held for it is not ours.
-    df.weighted.pop(df.last, None)
     _remember(df.parsed, df.last, raw)
+    df.unwritten[df.last] = (doc.id, terms)
+    if len(df.unwritten) >= FLUSH_EVERY:
+        _write_pending(conn, df)
     indexed = _Indexed(
         cursor.lastrowid or 0, doc.id, language, day, len(doc.text), paragraphs, attribution, raw
     )

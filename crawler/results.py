@@ -192,6 +192,7 @@ def _inflate(packed: bytes, max_body: int) -> bytes:
 
 
 MAX_FEATURE_TERMS = 20_000  # far more than any statement has; a bigger list is not ours
+MAX_TERM_CHARS = 200  # a word, gloss or number longer than this is not one of a statement
 _FEATURE_FIELDS = ("language", "length", "numbers", "terms", "concepts")
 
 
@@ -208,7 +209,7 @@ def _features_dict(found: Features) -> dict[str, Any]:
 def _strings(value: Any, what: str) -> frozenset[str]:
     if not isinstance(value, list) or len(value) > MAX_FEATURE_TERMS:
         raise BadResult(f"features.{what} is not a list of strings")
-    if not all(isinstance(item, str) and len(item) <= 200 for item in value):
+    if not all(isinstance(item, str) and len(item) <= MAX_TERM_CHARS for item in value):
         raise BadResult(f"features.{what} is not a list of strings")
     return frozenset(value)
 
@@ -224,7 +225,7 @@ def _features(data: Any, cleaned: Cleaned) -> Features:
     if (
         not isinstance(concepts, dict)
         or len(concepts) > MAX_FEATURE_TERMS
-        or not all(isinstance(word, str) for word in concepts)
+        or not all(isinstance(word, str) and len(word) <= MAX_TERM_CHARS for word in concepts)
     ):
         raise BadResult("features.concepts is not a mapping")
     return Features(
@@ -232,7 +233,7 @@ def _features(data: Any, cleaned: Cleaned) -> Features:
         length=length,
         numbers=_strings(data["numbers"], "numbers"),
         terms=_strings(data["terms"], "terms"),
-        concepts={word[:200]: _strings(glosses, "concepts") for word, glosses in concepts.items()},
+        concepts={word: _strings(glosses, "concepts") for word, glosses in concepts.items()},
     )
 
 

@@ -829,11 +829,13 @@ def test_a_workers_features_travel_with_its_cleaning_and_cannot_be_another_texts
 
     result = Result("run/1-0/0", "run", page, cleaned, None, 0, "w", found)
     assert decode(sent(result), 1_000_000).features == found  # the writer need not redo them
-    # Features of another text (its length), of another language, or swollen, are refused.
+    # Features of another text (its length), of another language, or swollen (too many
+    # terms, a word too long), are refused.
     for forged in (
         replace(found, length=found.length + 1),
         replace(found, language="zh"),
         replace(found, terms=frozenset(f"t{n}" for n in range(30_000))),
+        replace(found, concepts={"词" * 300: frozenset({"word"})}),
     ):
         with pytest.raises(BadResult):
             decode(sent(replace(result, features=forged)), 1_000_000)

@@ -55,6 +55,19 @@ def plan(
     ]
 
 
+def due_now(sources: list[Source], db_path: Path) -> tuple[list[Source], list[str]]:
+    """What `crawl --due` crawls: the sources due, or with statements due for a recheck;
+    and the ids of those of them due for their rechecks only."""
+    archive = Archive(db_path)
+    try:
+        planned = plan(sources, archive.last_crawls(), archive.rechecks_due())
+    finally:
+        archive.close()
+    now = datetime.now(UTC)
+    recheck_only = [p.source.id for p in planned if not p.due(now) and p.rechecks_due]
+    return [p.source for p in planned if p.due(now) or p.rechecks_due], recheck_only
+
+
 @dataclass(frozen=True)
 class SourceStatus:
     """A source as `sources status` shows it: health, last crawl, next due, rechecks."""

@@ -11,7 +11,6 @@ import logging
 import shutil
 import subprocess
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,14 +74,7 @@ def crawl(
     with exclusive(db_path):
         recheck_only: list[str] = []
         if due:
-            archive = Archive(db_path)
-            try:
-                plan = scheduling.plan(sources, archive.last_crawls(), archive.rechecks_due())
-            finally:
-                archive.close()
-            now = datetime.now(UTC)
-            recheck_only = [p.source.id for p in plan if not p.due(now) and p.rechecks_due]
-            sources = [p.source for p in plan if p.due(now) or p.rechecks_due]
+            sources, recheck_only = scheduling.due_now(sources, db_path)
             if not sources:
                 return CrawlReport(db_path, nothing_due=True)
         summaries = run_crawl(

@@ -74,7 +74,7 @@ def crawl(
             left = frontier.current_run(r)
             recheck_only: list[str] = []
             if due and (left is None or left.archive != archive_id):
-                sources, recheck_only = _due(sources, db_path)
+                sources, recheck_only = scheduling.due_now(sources, db_path)
                 if not sources:
                     return CrawlReport(db_path, nothing_due=True)
             run, run_sources = start_run(
@@ -123,20 +123,6 @@ def start_run(
     )
     frontier.mark_seeded(r, run, links)
     return run, run_sources
-
-
-def _due(sources: list[Source], db_path: Path) -> tuple[list[Source], list[str]]:
-    """The sources due (or with rechecks due), and those of them due for rechecks only."""
-    from datetime import UTC, datetime
-
-    archive = Archive(db_path)
-    try:
-        plan = scheduling.plan(sources, archive.last_crawls(), archive.rechecks_due())
-    finally:
-        archive.close()
-    now = datetime.now(UTC)
-    recheck_only = [p.source.id for p in plan if not p.due(now) and p.rechecks_due]
-    return [p.source for p in plan if p.due(now) or p.rechecks_due], recheck_only
 
 
 def _run_sources(config: Config, run: frontier.Run) -> list[Source]:

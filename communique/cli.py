@@ -108,6 +108,12 @@ def log_level_option(default: str) -> Any:
     )
 
 
+host_option = click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; 0.0.0.0 to be reachable from other machines.",
+)
 db_option = click.option(
     "--db",
     "db_path",
@@ -484,12 +490,7 @@ def _report_unreadable(record: dict[str, Any]) -> bool:
 
 @main.command()
 @db_option
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on; 0.0.0.0 to be reachable from other machines.",
-)
+@host_option
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option(
     "--public",
@@ -817,12 +818,7 @@ def wacz_export(db_path: Path, out_path: Path, source_ids: tuple[str, ...], sinc
 
 @main.command()
 @db_option
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on; 0.0.0.0 to be reachable from other machines.",
-)
+@host_option
 @click.option("--port", default=8002, show_default=True, type=int)
 @sources_option
 def replay(db_path: Path, host: str, port: int, source_ids: tuple[str, ...]) -> None:

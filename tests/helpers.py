@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.serve import datasette_args
+from archive.serve import datasette_args, datasette_env
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 60.0
@@ -118,6 +118,7 @@ def running_datasette(
     port = free_port()
     process = subprocess.Popen(
         [*datasette_args(db_path, port=port, metadata_dir=metadata_dir, public=public), *extra],
+        env=datasette_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -31,6 +31,8 @@ class Fetched:
     role: str = STATEMENT
     # The URL the source gave, when redirects led elsewhere (None: the same as `url`).
     requested_url: str | None = None
+    # The body gzipped, when it arrived so (a worker's result): kept as the capture's bytes.
+    body_gz: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def content_type(self) -> str | None:

@@ -8,6 +8,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import courlan
@@ -16,6 +17,7 @@ from w3lib.url import canonicalize_url
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)  # one page's URL is asked for several times while it is recorded
 def canonical_url(url: str) -> str:
     """The form of a URL used as its identity: no tracking parameters, no fragment, sorted query.
 
@@ -44,7 +46,10 @@ def text_fingerprint(text: str) -> str:
     Whitespace is dropped, not just collapsed, because re-rendered pages move line breaks
     and spaces around CJK punctuation; no real edit is only a space.
     """
-    compact = _SPACE.sub("", unicodedata.normalize("NFKC", text))
+    # ASCII is already NFKC (and checking that is far quicker); str.split() splits on
+    # exactly the characters `\s` matches, and is faster.
+    normal = text if text.isascii() else unicodedata.normalize("NFKC", text)
+    compact = "".join(normal.split())
     return hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 

@@ -758,7 +758,7 @@ class Archive:
             if stored.fetchone() is None:
                 self.db.execute(
                     "insert or ignore into bodies (sha256, size, body_gz) values (?, ?, ?)",
-                    [digest, len(fetched.body), gzip.compress(fetched.body, compresslevel=6)],
+                    [digest, len(fetched.body), fetched.body_gz or gzip.compress(fetched.body, 6)],
                 )
         return self._insert(
             schema.CAPTURES,

@@ -3,12 +3,14 @@ fetch) with its cleaning, and how it is read back — strictly, since anyone who
 to Redis can write to the stream.
 
 A message is three fields: `meta` (JSON: the result's id, run, source, URLs, status,
-headers, times, cleaning), `body` (the response body, zlib-compressed) and `signature`
-(the text's MinHash, raw bytes; empty when none).
+headers, times, cleaning), `body` (the response body, gzipped: the writer keeps these
+bytes as the capture's and does not compress the page again) and `signature` (the text's
+MinHash, raw bytes; empty when none).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import zlib
 from dataclasses import dataclass, fields, replace
@@ -19,7 +21,7 @@ from archive.fetched import INDEX, STATEMENT, Fetched, FetchFailed
 from archive.links.features import Features, language_of
 from archive.links.reprints import NUM_PERM, SIGNATURE_DTYPE
 
-VERSION = 1
+VERSION = 2  # 2: the body is gzipped, not zlib-compressed
 SIGNATURE_BYTES = NUM_PERM * SIGNATURE_DTYPE.itemsize
 _CLEANED_FIELDS = {f.name: f for f in fields(Cleaned)}
 
@@ -77,7 +79,7 @@ def encode(result: Result) -> Fields:
             role=item.role,
             requested_url=item.requested_url,
         )
-        body = zlib.compress(item.body, 6)
+        body = gzip.compress(item.body, compresslevel=6, mtime=0)
     else:
         meta.update(
             kind="failed", status=item.http_status, reason=item.reason, at=item.at, role=item.role
@@ -171,6 +173,7 @@ def _page(meta: dict[str, Any], text: dict[str, str], packed: bytes, max_body: i
         url=text["url"],
         http_status=status,
         body=_inflate(packed, max_body),
+        body_gz=packed or None,
         headers=headers,
         fetched_at=_str(meta, "fetched_at"),
         role=role,
@@ -179,15 +182,19 @@ def _page(meta: dict[str, Any], text: dict[str, str], packed: bytes, max_body: i
 
 
 def _inflate(packed: bytes, max_body: int) -> bytes:
+    """The body in one whole gzip member: stored as sent, it must inflate to exactly what
+    the writer checked, so a cut stream or bytes after it are refused."""
     if not packed:
         return b""
-    inflater = zlib.decompressobj()
+    inflater = zlib.decompressobj(wbits=31)  # gzip framing, its CRC checked at the end
     try:
         body = inflater.decompress(packed, max_body + 1)
     except zlib.error as error:
-        raise BadResult(f"body is not zlib data ({error})") from None
+        raise BadResult(f"body is not gzip data ({error})") from None
     if len(body) > max_body or inflater.unconsumed_tail:
         raise BadResult(f"body larger than max_page_bytes ({max_body} bytes)")
+    if not inflater.eof or inflater.unused_data:
+        raise BadResult("body is not one whole gzip member")
     return body
 
 

@@ -9,6 +9,7 @@ access to Redis cannot make the writer rewrite a source's record or a worker run
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -100,7 +101,20 @@ def _snapshot(db: Path, captures: list[dict[str, Any]]) -> dict[str, Any]:
             db, "select source_id, url, reason, http_status from crawl_errors order by 1, 2, 3"
         ),
         "health": rows(db, "select id, health, health_reason from sources order by 1"),
+        # Each page kept as it came: its stored gzip (a worker's own bytes) inflates to it.
+        "bodies": [
+            {**row, "body_gz": None, "intact": _inflates_to(row["body_gz"], row["sha256"])}
+            for row in rows(
+                db,
+                "select c.source_id, c.canonical_url, b.sha256, b.size, b.body_gz "
+                "from captures c join bodies b on b.sha256 = c.body_sha256 order by 1, 2, 3",
+            )
+        ],
     }
+
+
+def _inflates_to(packed: bytes, digest: str) -> bool:
+    return hashlib.sha256(gzip.decompress(packed)).hexdigest() == digest
 
 
 def last_crawls(db: Path, only: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -457,7 +471,7 @@ def test_hostile_results_and_requests_rewrite_nothing_and_run_nothing(
         push({"meta": b"\x80not json", "body": b"", "signature": b""})
         push(_result(run, "nosuch", alpha_urls[0], "HOSTILE", "3-0"))
         bomb = _result(run, "alpha", alpha_urls[1], "BOMB", "4-0")
-        bomb["body"] = zlib.compress(b"\0" * 20_000_000, 9)
+        bomb["body"] = gzip.compress(b"\0" * 20_000_000, 9)
         push(bomb)
         # A result delivered twice (a writer restarted before acknowledging it): one capture.
         # (It says it found 2 statement links, counted once.)
@@ -559,8 +573,12 @@ def test_results_are_read_back_strictly() -> None:
     back = decode(message, 1000)
     assert back.item == page and back.links == 3
     broken = [
-        ({**message, b"body": zlib.compress(b"x" * 1001)}, "larger than max_page_bytes"),
-        ({**message, b"body": b"not zlib"}, "not zlib"),
+        ({**message, b"body": gzip.compress(b"x" * 1001)}, "larger than max_page_bytes"),
+        ({**message, b"body": b"not gzip"}, "not gzip"),
+        # Stored as sent, a body must inflate to exactly the page the writer checked.
+        ({**message, b"body": message[b"body"][:-4]}, "not one whole gzip member"),
+        ({**message, b"body": message[b"body"] + gzip.compress(b"<p>more</p>")}, "one whole"),
+        ({**message, b"body": zlib.compress(b"<p>hi</p>")}, "not gzip"),
         ({**message, b"signature": b"short"}, "signature"),
         (
             {**message, b"meta": message[b"meta"].replace(b'"status": 200', b'"status": 999')},

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlite_utils
+
 from archive.ingest import (
     IngestSettings,
     Session,
@@ -35,6 +37,12 @@ BATCH = 200  # statements per transaction: a cut-short run loses at most this ma
 # are computed in a pool of worker processes while this process links; below, starting
 # the pool would cost more than it saves.
 WORKERS_FROM = 400
+
+
+# Up to this many linked statements an archive is young: its term counts are too few to
+# weigh words by, and a run that at least doubled it links it all again at its end (about
+# a minute at this size; a larger archive is linked as its statements came).
+YOUNG_ARCHIVE = 5_000
 
 
 @dataclass(frozen=True)
@@ -107,3 +115,29 @@ def link_archive(
             ).fetchall()
         )
     return LinkResult(linked, counts.get(TRANSLATION, 0), counts.get(REPORT, 0))
+
+
+def linked_count(db_path: Path) -> int:
+    """How many statements of the archive are linked (in the linker's index)."""
+    db = sqlite_utils.Database(db_path)
+    try:
+        return languages.indexed_count(db)
+    finally:
+        db.close()
+
+
+def relink_if_outgrown(db_path: Path, before: int, live: bool = False) -> LinkResult | None:
+    """After a run that at least doubled a young archive, link it all again (as
+    `communique link --rebuild`); None when the run did not.
+
+    A crawl links each statement as it arrives, weighing words by how rare they are in the
+    archive so far: into an empty or small archive, the first statements are weighed with
+    counts of a handful and the run's links depend on the order pages came in. Linked again
+    in date order with the run's counts, they are the links `link --rebuild` gives.
+    `live`: a progress line redrawn in place (a terminal), else a line a minute.
+    """
+    now = linked_count(db_path)
+    if now > YOUNG_ARCHIVE or now < max(2 * before, 1):
+        return None
+    with JobProgress("linking again", "statements", live=live) as counter:
+        return link_archive(db_path, rebuild=True, progress=counter)

@@ -269,6 +269,12 @@ def crawl(
         f"{len(summaries)} source(s) crawled into {db_path}"
         + (f"; {report.errors} error(s): see the crawl_errors table" if report.errors else "")
     )
+    if report.relinked:
+        click.echo(
+            f"The archive at least doubled: its {report.relinked.linked} statement(s) were "
+            f"linked across languages again, in date order ({report.relinked.translations} "
+            f"translation and {report.relinked.reports} report link(s))"
+        )
     for row in report.unhealthy:
         click.echo(f"unhealthy: {row['id']}: {row['health_reason']}", err=True)
     for failure in notify(notify_command, report) if notify_command else []:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from archive.ingest import exclusive
+from archive.relink import LinkResult, linked_count, relink_if_outgrown
 from archive.schema import open_archive
 from archive.store import Archive, CrawlSummary
 from communique.config import Config, Source
@@ -39,6 +40,7 @@ class CrawlReport:
     summaries: list[CrawlSummary] = field(default_factory=list)
     unhealthy: list[dict[str, Any]] = field(default_factory=list)  # rows of `sources`
     nothing_due: bool = False
+    relinked: LinkResult | None = None  # the archive linked again at the end (relink.py)
 
     @property
     def errors(self) -> int:
@@ -77,6 +79,7 @@ def crawl(
             sources, recheck_only = scheduling.due_now(sources, db_path)
             if not sources:
                 return CrawlReport(db_path, nothing_due=True)
+        linked_before = linked_count(db_path)
         summaries = run_crawl(
             config,
             sources,
@@ -87,8 +90,9 @@ def crawl(
             log_file=log_file,
             progress=progress,
         )
+        relinked = relink_if_outgrown(db_path, linked_before, live=progress)
     crawled = [s.source_id for s in summaries]
-    return CrawlReport(db_path, summaries, unhealthy_sources(db_path, crawled))
+    return CrawlReport(db_path, summaries, unhealthy_sources(db_path, crawled), relinked=relinked)
 
 
 def unhealthy_sources(db_path: Path, source_ids: list[str]) -> list[dict[str, Any]]:

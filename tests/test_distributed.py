@@ -68,7 +68,12 @@ def snapshot(db: Path, only: tuple[str, ...] = ()) -> dict[str, Any]:
         db, "select source_id, canonical_url, http_status, status, outcome from captures"
     )
     kept = {
-        name: [row for row in value if not only or row.get("source_id", row.get("id")) in only]
+        name: [
+            row
+            for row in value
+            if not only
+            or {row.get("source_id", row.get("id")), row.get("other_source")} <= {*only, None}
+        ]
         if name not in ("captures", "outcomes")
         else [item for item in value if not only or item[0][0] in only]
         for name, value in _snapshot(db, captures).items()
@@ -101,6 +106,15 @@ def _snapshot(db: Path, captures: list[dict[str, Any]]) -> dict[str, Any]:
             db, "select source_id, url, reason, http_status from crawl_errors order by 1, 2, 3"
         ),
         "health": rows(db, "select id, health, health_reason from sources order by 1"),
+        # Linked across languages as one machine links them, whatever order results came in.
+        "links": rows(
+            db,
+            "select o.source_id, o.text_hash, t.source_id as other_source, t.text_hash as other, "
+            "r.relation, r.similarity, "
+            "r.evidence from related r join statements o on o.id = r.statement_id "
+            "join statements t on t.id = r.related_id "
+            "where r.relation in ('translation', 'report') order by 1, 2, 3",
+        ),
         # Each page kept as it came: its stored gzip (a worker's own bytes) inflates to it.
         "bodies": [
             {**row, "body_gz": None, "intact": _inflates_to(row["body_gz"], row["sha256"])}
@@ -289,6 +303,7 @@ def test_two_workers_and_a_writer_archive_what_one_machine_does(
     reasons = {row["reason"] for row in rows(db, "select reason from crawl_errors")}
     assert {"HTTP 404", "Forbidden by robots.txt"} <= reasons
     assert "5 source(s) crawled into" in summary
+    assert "linked across languages again, in date order" in summary  # a first run (relink.py)
     # The run is gone from Redis: nothing of it carries into the next one.
     assert redis.Redis.from_url(frontier_url).keys(f"{frontier.PREFIX}:*:requests") == []
     assert not redis.Redis.from_url(frontier_url).exists(frontier.RUN)

@@ -21,6 +21,7 @@ import yaml
 from archive.ingest import Session
 from archive.links.prepared import prepare
 from archive.links.reprints import signature_of
+from archive.relink import relink_if_outgrown
 from archive.schema import SCHEMA_VERSION, open_archive
 from tests.browser import dom, needs_browser, text_of
 from tests.builders import SETTINGS, crawl, source
@@ -282,6 +283,39 @@ def test_link_command_links_an_archive_made_before_links(tmp_path: Path) -> None
     assert cross_links(db) == SHIP_LINKS
 
 
+LINK_ROWS = (
+    "select statement_id, related_id, relation, similarity, evidence from related "
+    "where relation in ('translation', 'report') order by 1, 2"
+)
+
+
+@pytest.mark.slow
+def test_a_run_that_doubles_a_young_archive_links_it_again_in_date_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "archive.db"
+    # The English statements came first: linked as they came, their words were weighed
+    # with the counts of an archive of two.
+    build_ship_archive(db, english_first=True)
+    as_crawled = rows(db, LINK_ROWS)
+    rebuilt = tmp_path / "rebuilt.db"
+    with sqlite3.connect(db) as here, sqlite3.connect(rebuilt) as there:
+        here.backup(there)
+    assert communique("link", "--db", str(rebuilt), "--rebuild").returncode == 0
+    assert rows(rebuilt, LINK_ROWS) != as_crawled  # arrival order shows in scores and evidence
+
+    # What a crawl does at its end, its archive having grown from nothing.
+    relinked = relink_if_outgrown(db, before=0)
+
+    assert relinked is not None and (relinked.translations, relinked.reports) == (1, 1)
+    assert rows(db, LINK_ROWS) == rows(rebuilt, LINK_ROWS)
+    # Not doubled in the run, or no longer young: linked as the statements came.
+    assert relink_if_outgrown(db, before=2) is None
+    with monkeypatch.context() as patch:
+        patch.setattr("archive.relink.YOUNG_ARCHIVE", 2)
+        assert relink_if_outgrown(db, before=0) is None
+
+
 @pytest.mark.slow
 def test_link_since_links_only_statements_of_those_days(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
@@ -466,6 +500,8 @@ def chain_archive(chain_site: SiteServer, tmp_path_factory: pytest.TempPathFacto
     db = folder / "archive.db"
     done = communique("crawl", "--config", str(config), "--db", str(db))
     assert done.returncode == 0, done.stderr[-3000:]
+    # A first crawl links its statements again at its end, in date order (relink.py).
+    assert "3 statement(s) were linked across languages again, in date order" in done.stdout
     return db
 
 

@@ -84,6 +84,14 @@ def forget(db: sqlite_utils.Database) -> None:
     db.execute(f"delete from {RELATED} where relation in {_RELATIONS_SQL}")
 
 
+def indexed_count(db: sqlite_utils.Database) -> int:
+    """How many statements the linker has indexed."""
+    from archive.links.crosslang import ensure_tables
+
+    ensure_tables(db.conn)
+    return int(db.execute("select count(*) from xlang_docs").fetchone()[0])
+
+
 def flush(db: sqlite_utils.Database) -> None:
     """Write the term counts the linker still holds in memory."""
     from archive.links.crosslang import flush as flush_counts

@@ -40,9 +40,10 @@ WORKERS_FROM = 400
 
 
 # Up to this many linked statements an archive is young: its term counts are too few to
-# weigh words by, and a run that at least doubled it links it all again at its end (about
-# a minute at this size; a larger archive is linked as its statements came).
-YOUNG_ARCHIVE = 5_000
+# weigh words by, and a run that at least doubled it links it all again at its end. The
+# cost grows with the archive (10-15 s at this size) while the gain shrinks: from about a
+# thousand statements the counts hardly move, and a larger archive is linked as it came.
+YOUNG_ARCHIVE = 1_000
 
 
 @dataclass(frozen=True)

@@ -324,8 +324,10 @@ def fill(path: Path, count: int, seed: int = SEED, progress: bool = True) -> dic
         with db.atomic():
             for name, rows in batch.items():
                 _insert(db, name, TABLE_COLUMNS[name], rows)
-        done += len(batch["statements"])
-        if progress and done % 100_000 == 0:
+        added = len(batch["statements"])
+        done += added
+        # The last batch may be empty: the count was printed with the batch before it.
+        if progress and added and done % 100_000 == 0:
             print(f"    {done:,} statements written ({time.perf_counter() - started:.0f} s)",
                   flush=True)  # fmt: skip
     producer.join()

@@ -279,7 +279,8 @@ def _batches(count: int, seed: int) -> Iterator[dict[str, list[tuple[Any, ...]]]
         if len(batch["statements"]) >= BATCH:
             yield batch
             batch = {name: [] for name in TABLE_COLUMNS}
-    yield batch
+    if batch["statements"]:
+        yield batch
 
 
 def _produce(count: int, seed: int, queue: Any) -> None:
@@ -324,10 +325,8 @@ def fill(path: Path, count: int, seed: int = SEED, progress: bool = True) -> dic
         with db.atomic():
             for name, rows in batch.items():
                 _insert(db, name, TABLE_COLUMNS[name], rows)
-        added = len(batch["statements"])
-        done += added
-        # The last batch may be empty: the count was printed with the batch before it.
-        if progress and added and done % 100_000 == 0:
+        done += len(batch["statements"])
+        if progress and done % 100_000 == 0:
             print(f"    {done:,} statements written ({time.perf_counter() - started:.0f} s)",
                   flush=True)  # fmt: skip
     producer.join()

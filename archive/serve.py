@@ -48,7 +48,7 @@ PUBLIC_SETTINGS: dict[str, str] = {
 
 # glibc gives each of Datasette's SQL threads a malloc arena of its own, and rows made in
 # one thread and freed in another fragment them: the memory of a 1M-row CSV stream crept
-# from 100 to 114 MB. With two arenas it stays at 91–93 MB (`make bench --large`).
+# from 100 to 114 MB. With two arenas it stays at 91–93 MB (`python -m bench --large --only csv`).
 MALLOC_ARENAS = "2"
 
 # Grace period for Datasette to shut down after Ctrl-C before it is killed.

@@ -18,7 +18,8 @@ segmentation; `docs/search.md` has the figures.
 
 The index is `statements_search`, an FTS5 table whose rowid is the statement's rowid and
 which also holds the statement id, so a search joins on both. It is kept in step by
-`update_search_index` after each statement write; `rebuild_search_index` redoes it all.
+`reindex` after statement writes (the store calls it once, before a transaction's
+commit); `rebuild_search_index` redoes it all.
 It also keeps an index of one-character prefixes (`prefix='1'`): without it a query for
 one common character merges the lists of every bigram starting with it (hundreds of
 thousands of entries in a large archive) before returning the first row.
@@ -32,6 +33,7 @@ It is the only index: Datasette's own search box on the statements table uses it
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -188,27 +190,41 @@ def rebuild_search_index(db: sqlite_utils.Database) -> None:
 
 
 def update_search_index(db: sqlite_utils.Database, statement_id: str) -> None:
-    """Re-index one statement after it was written (or remove it if it is gone).
+    """Re-index one statement after it was written (or remove it if it is gone)."""
+    reindex(db, [statement_id])
 
-    Runs inside the caller's transaction when there is one.
+
+def reindex(db: sqlite_utils.Database, statement_ids: Iterable[str]) -> None:
+    """Re-index statements after they were written (those gone are removed from the index).
+
+    Runs inside the caller's transaction when there is one, as one savepoint: FTS5 writes
+    the terms it holds in memory out as a new segment at every savepoint, so a batch of
+    statements indexed one savepoint each would leave a segment apiece to merge.
     """
     with db.atomic():
         _create(db)
-        found = db.execute("select rowid from statements where id = ?", [statement_id]).fetchone()
-        if found is None:
-            db.execute(f"delete from {SEARCH_TABLE} where statement_id = ?", [statement_id])
-            return
-        (rowid,) = found
-        held = db.execute(
-            f"select statement_id from {SEARCH_TABLE} where rowid = ?", [rowid]
-        ).fetchone()
-        if held is not None and held[0] != statement_id:
-            # Rowids were renumbered (VACUUM of a table without an integer key): the index
-            # no longer lines up with statements, so redo it rather than corrupt it.
-            rebuild_search_index(db)
-            return
-        db.execute(f"delete from {SEARCH_TABLE} where rowid = ?", [rowid])
-        _insert(db, _rows(db, "where rowid = ?", [rowid]))
+        rowids = []
+        for statement_id in dict.fromkeys(statement_ids):
+            found = db.execute(
+                "select rowid from statements where id = ?", [statement_id]
+            ).fetchone()
+            if found is None:
+                db.execute(f"delete from {SEARCH_TABLE} where statement_id = ?", [statement_id])
+                continue
+            (rowid,) = found
+            held = db.execute(
+                f"select statement_id from {SEARCH_TABLE} where rowid = ?", [rowid]
+            ).fetchone()
+            if held is not None and held[0] != statement_id:
+                # Rowids were renumbered (VACUUM of a table without an integer key): the
+                # index no longer lines up with statements, so redo it rather than corrupt it.
+                rebuild_search_index(db)
+                return
+            db.execute(f"delete from {SEARCH_TABLE} where rowid = ?", [rowid])
+            rowids.append(rowid)
+        if rowids:
+            where = "where rowid in (select value from json_each(?)) order by rowid"
+            _insert(db, _rows(db, where, [json.dumps(rowids)]))
 
 
 # The search itself, as run by the canned query `search` and the search page. Title

@@ -10,8 +10,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,23 +146,42 @@ class Archive:
         self.db = schema.open_archive(str(path))
         schema.cache_for_writing(self.db.conn)
         self._linked_languages = False  # the cross-language linker holds counts to write
+        # Statements written in the open transaction, re-indexed for search before it commits.
+        self._unindexed: dict[str, None] = {}
 
     def close(self) -> None:
         if self._linked_languages:
-            with self.db.atomic():
+            with self._atomic():
                 languages.flush(self.db)
         self.db.close()
 
     def transaction(self) -> AbstractContextManager[Any]:
         """Several write methods as one transaction (each becomes a savepoint in it)."""
-        return self.db.atomic()
+        return self._atomic()
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A transaction, or a savepoint in the one open. The statements written in it are
+        re-indexed for search once, just before the commit: FTS5 writes what it holds in
+        memory out as a segment at every savepoint, so indexing each statement as it is
+        written would cost a segment per statement (and their merging). A statement whose
+        savepoint was rolled back is re-indexed as it stands, which changes nothing."""
+        outermost = not self.db.conn.in_transaction
+        try:
+            with self.db.atomic():
+                yield
+                if outermost and self._unindexed:
+                    search.reindex(self.db, list(self._unindexed))
+        finally:
+            if outermost:
+                self._unindexed.clear()
 
     # -- sources and crawls -------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[Mapping[str, Any]]) -> None:
         """Insert or refresh the configured sources (removed ones stay: their statements do)."""
         now = utc_now()
-        with self.db.atomic():
+        with self._atomic():
             for source in sources:
                 row = {
                     "id": source["id"],
@@ -180,7 +199,7 @@ class Archive:
                     table.insert({**row, "added": now})
 
     def start_crawl(self, source_id: str) -> int:
-        with self.db.atomic():
+        with self._atomic():
             # The archive lock means no other crawl runs: one still "running" was killed.
             self.db.execute(
                 "update crawls set status = 'interrupted', finish_reason = 'killed or crashed' "
@@ -203,7 +222,7 @@ class Archive:
                 [crawl_id],
             ).fetchall()
         )
-        with self.db.atomic():
+        with self._atomic():
             self.db.table(schema.CRAWLS).update(
                 crawl_id,
                 {
@@ -246,7 +265,7 @@ class Archive:
     ) -> None:
         """A URL that gave no page (DNS, refused, timeout, robots.txt, bad feed, …); `role`
         says whether it was an entry page (index) or a statement's."""
-        with self.db.atomic():
+        with self._atomic():
             self._insert_error(crawl_id, source_id, url, reason, http_status, role)
 
     def delivered(self, delivery: str) -> bool:
@@ -255,12 +274,12 @@ class Archive:
         return found.fetchone() is not None
 
     def record_delivery(self, delivery: str, crawl_id: int) -> None:
-        with self.db.atomic():
+        with self._atomic():
             self._insert(schema.DELIVERIES, {"id": delivery, "crawl_id": crawl_id, "at": utc_now()})
 
     def set_health(self, source_id: str, problems: str | None, checked: str) -> None:
         """A source's health as judged after a crawl (archive.health): its problems, if any."""
-        with self.db.atomic():
+        with self._atomic():
             self._update(
                 schema.SOURCES,
                 source_id,
@@ -328,7 +347,7 @@ class Archive:
 
     def record_index_page(self, crawl_id: int, fetched: Fetched) -> None:
         """A feed, sitemap or listing page: its raw capture is kept, nothing is extracted."""
-        with self.db.atomic():
+        with self._atomic():
             self._insert_capture(crawl_id, fetched, status=INDEX, outcome=INDEX)
 
     def sighting(self, fetched: Fetched) -> dict[str, Any] | None:
@@ -357,7 +376,7 @@ class Archive:
         if known is None:
             return None
         canonical = canonical_url(fetched.url)
-        with self.db.atomic():
+        with self._atomic():
             self._insert_capture(
                 crawl_id,
                 fetched,
@@ -383,7 +402,7 @@ class Archive:
         `signature` is the text's MinHash, `features` its cross-language features, when a
         worker already computed them.
         """
-        with self.db.atomic():
+        with self._atomic():
             if fetched.http_status < 400 and cleaned.status == STATUS_OK and cleaned.text:
                 return self._record_statement(crawl_id, fetched, cleaned, signature, features)
             canonical = canonical_url(fetched.url)
@@ -420,7 +439,7 @@ class Archive:
 
     def apply_reextraction(self, statement_id: str, capture_id: int, cleaned: Cleaned) -> str:
         """Apply a fresh cleaning of a stored capture: a new version only if the text changed."""
-        with self.db.atomic():
+        with self._atomic():
             found = self._statement_where("id = ?", [statement_id])
             if found is None or cleaned.status != STATUS_OK or not cleaned.text:
                 return NOT_STATEMENT
@@ -442,7 +461,7 @@ class Archive:
         statements linked before are left as they are. Returns how many were linked now."""
         now = now or utc_now()
         done = 0
-        with self.db.atomic():
+        with self._atomic():
             for statement_id, features in statements:
                 found = self._statement_where("id = ?", [statement_id])
                 if found is None:
@@ -462,7 +481,7 @@ class Archive:
 
     def forget_language_links(self) -> None:
         """Forget every cross-language link and the linker's index, to link anew."""
-        with self.db.atomic():
+        with self._atomic():
             languages.forget(self.db)
 
     # -- internals ----------------------------------------------------------------------
@@ -594,7 +613,7 @@ class Archive:
             {**self._current(cleaned, fingerprint, now), "version_count": version},
         )
         found["version_count"] = version
-        search.update_search_index(self.db, found["id"])
+        self._unindexed[found["id"]] = None  # re-indexed before the commit (_atomic)
 
     def _seen_again(self, found: dict[str, Any], now: str, canonical: str, relation: str) -> None:
         """A sighting: bump counts and last-seen times, schedule the next recheck; the URL

@@ -162,6 +162,39 @@ def test_full_text_search_finds_statements(archive: Archive) -> None:
     assert not archive.db["statements"].detect_fts()  # no second, unicode61 index
 
 
+def _found(archive: Archive, words: str) -> list[str]:
+    rows = archive.db.execute(
+        f"select s.url from {SEARCH_TABLE} f join statements s on s.rowid = f.rowid "
+        f"where {SEARCH_TABLE} match ? order by s.url",
+        [search_terms(words)],
+    ).fetchall()
+    return [url for (url,) in rows]
+
+
+def test_search_follows_every_write_of_a_batch(archive: Archive) -> None:
+    """A writer records results in batches (one transaction, a savepoint each); the index
+    is brought up to date at the commit, for the batch's last word on each statement."""
+    a, b, c = (f"https://example.gov/{name}.html" for name in "abc")
+    with archive.transaction():
+        record(archive, a, text="Original wording about fisheries.\n\nSecond paragraph.")
+        record(archive, b, text="A statement about tariffs.\n\nSecond paragraph.")
+        record(archive, a, text="Edited wording about shipping.\n\nSecond paragraph.")
+        with pytest.raises(RuntimeError), archive.transaction():
+            record(archive, c, text="Withdrawn words about satellites.\n\nSecond paragraph.")
+            raise RuntimeError("this result fails: its savepoint is rolled back")
+    assert _found(archive, "shipping") == [a]
+    assert _found(archive, "fisheries") == []  # the edit replaced it
+    assert _found(archive, "tariffs") == [b]
+    assert _found(archive, "satellites") == []  # rolled back with its savepoint
+    indexed = archive.db.execute(f"select count(*) from {SEARCH_TABLE}").fetchone()[0]
+    assert indexed == archive.db["statements"].count == 2
+    with pytest.raises(RuntimeError), archive.transaction():
+        record(archive, c, text="Withdrawn words about satellites.\n\nSecond paragraph.")
+        raise RuntimeError("the whole batch fails")
+    record(archive, b, text="A statement about fishing quotas.\n\nSecond paragraph.")
+    assert _found(archive, "satellites") == [] and _found(archive, "quotas") == [b]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -305,6 +305,11 @@ def distributed_rows(result: dict[str, Any]) -> list[Row]:
         ),
         ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
         ("writer / one worker", f"{result['ratio']}×", "≥ 5×"),
+        *(
+            [("  each round's", ", ".join(f"{r['ratio']}×" for r in result["rounds"]), "")]
+            if "rounds" in result
+            else []
+        ),
         (
             "CPU a page: one worker / the writer (start-up included)",
             f"{worker['cpu_ms_per_page']} / {writer['cpu_ms_per_result']} ms",

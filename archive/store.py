@@ -148,6 +148,7 @@ class Archive:
         self._linked_languages = False  # the cross-language linker holds counts to write
         # Statements written in the open transaction, re-indexed for search before it commits.
         self._unindexed: dict[str, None] = {}
+        self._depth = 0  # transactions of this store open (the first is the outermost)
 
     def close(self) -> None:
         if self._linked_languages:
@@ -166,13 +167,15 @@ class Archive:
         memory out as a segment at every savepoint, so indexing each statement as it is
         written would cost a segment per statement (and their merging). A statement whose
         savepoint was rolled back is re-indexed as it stands, which changes nothing."""
-        outermost = not self.db.conn.in_transaction
+        outermost = self._depth == 0  # the store's outermost (a caller may hold another)
+        self._depth += 1
         try:
             with self.db.atomic():
                 yield
                 if outermost and self._unindexed:
                     search.reindex(self.db, list(self._unindexed))
         finally:
+            self._depth -= 1
             if outermost:
                 self._unindexed.clear()
 

@@ -127,9 +127,22 @@ def linked_count(db_path: Path) -> int:
         db.close()
 
 
+def linkable_count(db_path: Path) -> int:
+    """How many statements of the archive are in a language the linker takes, linked or
+    not: what a run starts from (`relink_if_outgrown`)."""
+    db = sqlite_utils.Database(db_path)
+    try:
+        return languages.linkable_count(db)
+    finally:
+        db.close()
+
+
 def relink_if_outgrown(db_path: Path, before: int, live: bool = False) -> LinkResult | None:
     """After a run that at least doubled a young archive, link it all again (as
-    `communique link --rebuild`); None when the run did not.
+    `communique link --rebuild`); None when the run did not. `before`: the archive's
+    `linkable_count` when the run started. Statements left unlinked by an older release
+    count there, so a crawl into a large archive never linked does not link it all at its
+    end (`communique link` does that, when the operator asks).
 
     A crawl links each statement as it arrives, weighing words by how rare they are in the
     archive so far: into an empty or small archive, the first statements are weighed with

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from archive.ingest import exclusive
-from archive.relink import LinkResult, linked_count, relink_if_outgrown
+from archive.relink import LinkResult, linkable_count, relink_if_outgrown
 from archive.schema import open_archive
 from archive.store import Archive, CrawlSummary
 from communique.config import Config, Source
@@ -79,7 +79,7 @@ def crawl(
             sources, recheck_only = scheduling.due_now(sources, db_path)
             if not sources:
                 return CrawlReport(db_path, nothing_due=True)
-        linked_before = linked_count(db_path)
+        linkable_before = linkable_count(db_path)
         summaries = run_crawl(
             config,
             sources,
@@ -90,7 +90,7 @@ def crawl(
             log_file=log_file,
             progress=progress,
         )
-        relinked = relink_if_outgrown(db_path, linked_before, live=progress)
+        relinked = relink_if_outgrown(db_path, linkable_before, live=progress)
     crawled = [s.source_id for s in summaries]
     return CrawlReport(db_path, summaries, unhealthy_sources(db_path, crawled), relinked=relinked)
 

@@ -31,7 +31,7 @@ from archive.cleaned import STATUS_CLEAN_FAILED, Cleaned
 from archive.fetched import Fetched, FetchFailed
 from archive.identity import in_domains
 from archive.ingest import IngestSettings, Session, exclusive, ingest
-from archive.relink import linked_count, relink_if_outgrown
+from archive.relink import linkable_count, relink_if_outgrown
 from archive.schema import open_archive
 from archive.store import Archive, CrawlPlan, CrawlSummary
 from communique.config import Config, ConfigError, Source
@@ -81,11 +81,11 @@ def crawl(
             run, run_sources = start_run(
                 r, url, config, sources, db_path, refetch, recheck_only, log_level, log_file
             )
-            linked_before = linked_count(db_path)
+            linkable_before = linkable_count(db_path)
             summaries = Writer(r, url, db_path, config, run_sources, run.id).write()
         except redis.RedisError as error:
             raise frontier.unreachable(url, error) from None
-        relinked = relink_if_outgrown(db_path, linked_before)
+        relinked = relink_if_outgrown(db_path, linkable_before)
     crawled = [summary.source_id for summary in summaries]
     return CrawlReport(db_path, summaries, unhealthy_sources(db_path, crawled), relinked=relinked)
 

@@ -562,6 +562,28 @@ def test_chain_on_the_statement_pages_in_chromium(
 
 
 @pytest.mark.slow
+def test_a_crawl_into_an_archive_never_linked_links_only_what_it_brings(
+    chain_site: SiteServer, tmp_path: Path
+) -> None:
+    """Linking an archive made before cross-language links is `communique link`'s job,
+    asked for by the operator (hours on a large archive): a crawl's end does not take it
+    on unasked, however few statements the linker held when the crawl began."""
+    db = tmp_path / "archive.db"
+    build_ship_archive(db)
+    forget_links_as_an_older_release(db)  # three statements, none linked
+    config = chain_config(tmp_path / "sources.yaml", chain_site.base_url)
+
+    done = communique("crawl", "--config", str(config), "--db", str(db))
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "linked across languages again" not in done.stdout
+    linked = rows(db, "select s.url from xlang_docs d join statements s on s.id = d.statement_id")
+    assert len(linked) == 3  # the crawl's three, linked as they came
+    assert not any(".example/" in row["url"] for row in linked)
+    assert not any(".example/" in a for a, _, _ in cross_links(db))
+
+
+@pytest.mark.slow
 def test_hostile_pages_neither_pose_as_a_translation_nor_rewrite_the_original(
     chain_site: SiteServer, tmp_path: Path
 ) -> None:

@@ -92,6 +92,15 @@ def indexed_count(db: sqlite_utils.Database) -> int:
     return int(db.execute("select count(*) from xlang_docs").fetchone()[0])
 
 
+def linkable_count(db: sqlite_utils.Database) -> int:
+    """How many statements are in Chinese or English (linked or not); read from the
+    language index, so it costs little on a large archive."""
+    from archive.links.features import language_of
+
+    rows = db.execute("select language, count(*) from statements group by language")
+    return sum(count for language, count in rows.fetchall() if language_of(language))
+
+
 def flush(db: sqlite_utils.Database) -> None:
     """Write the term counts the linker still holds in memory."""
     from archive.links.crosslang import flush as flush_counts

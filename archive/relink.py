@@ -43,6 +43,7 @@ WORKERS_FROM = 400
 # weigh words by, and a run that at least doubled it links it all again at its end. The
 # cost grows with the archive (10-15 s at this size) while the gain shrinks: from about a
 # thousand statements the counts hardly move, and a larger archive is linked as it came.
+# "Doubled" counts the run's start in Chinese and English statements, linked or not.
 YOUNG_ARCHIVE = 1_000
 
 

@@ -165,15 +165,20 @@ class Archive:
         """A transaction, or a savepoint in the one open. The statements written in it are
         re-indexed for search once, just before the commit: FTS5 writes what it holds in
         memory out as a segment at every savepoint, so indexing each statement as it is
-        written would cost a segment per statement (and their merging). A statement whose
-        savepoint was rolled back is re-indexed as it stands, which changes nothing."""
+        written would cost a segment per statement (and their merging). A savepoint rolled
+        back takes its statements off the list again: their writes are undone, and a new
+        statement's id would cost a scan of the index to find nothing to remove."""
         outermost = self._depth == 0  # the store's outermost (a caller may hold another)
+        pending = dict(self._unindexed)
         self._depth += 1
         try:
             with self.db.atomic():
                 yield
                 if outermost and self._unindexed:
                     search.reindex(self.db, list(self._unindexed))
+        except BaseException:
+            self._unindexed = pending
+            raise
         finally:
             self._depth -= 1
             if outermost:

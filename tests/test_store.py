@@ -175,6 +175,8 @@ def test_search_follows_every_write_of_a_batch(archive: Archive) -> None:
     """A writer records results in batches (one transaction, a savepoint each); the index
     is brought up to date at the commit, for the batch's last word on each statement."""
     a, b, c = (f"https://example.gov/{name}.html" for name in "abc")
+    ran: list[str] = []
+    archive.db.conn.set_trace_callback(ran.append)
     with archive.transaction():
         record(archive, a, text="Original wording about fisheries.\n\nSecond paragraph.")
         record(archive, b, text="A statement about tariffs.\n\nSecond paragraph.")
@@ -186,6 +188,12 @@ def test_search_follows_every_write_of_a_batch(archive: Archive) -> None:
     assert _found(archive, "fisheries") == []  # the edit replaced it
     assert _found(archive, "tariffs") == [b]
     assert _found(archive, "satellites") == []  # rolled back with its savepoint
+    # Nothing looked for it in the index either: that is a scan of the whole index (the
+    # statement id is not indexed there), minutes at a million statements.
+    assert not [
+        sql for sql in ran if sql.startswith(f"delete from {SEARCH_TABLE} where statement_id")
+    ]
+    archive.db.conn.set_trace_callback(None)
     indexed = archive.db.execute(f"select count(*) from {SEARCH_TABLE}").fetchone()[0]
     assert indexed == archive.db["statements"].count == 2
     with pytest.raises(RuntimeError), archive.transaction():

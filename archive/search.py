@@ -189,11 +189,6 @@ def rebuild_search_index(db: sqlite_utils.Database) -> None:
         db.execute(f"insert into {SEARCH_TABLE} ({SEARCH_TABLE}) values ('optimize')")
 
 
-def update_search_index(db: sqlite_utils.Database, statement_id: str) -> None:
-    """Re-index one statement after it was written (or remove it if it is gone)."""
-    reindex(db, [statement_id])
-
-
 def reindex(db: sqlite_utils.Database, statement_ids: Iterable[str]) -> None:
     """Re-index statements after they were written (those gone are removed from the index).
 

@@ -28,9 +28,9 @@ from archive.search import (
     index_text,
     match_or_nothing,
     rebuild_search_index,
+    reindex,
     search_terms,
     snippet_html,
-    update_search_index,
 )
 
 CORPUS = [
@@ -135,14 +135,14 @@ def test_update_follows_edits_inserts_and_deletes(tmp_path: Path) -> None:
     ensure_search_index(db)
     with db.atomic():  # inside the store's transaction, as the store calls it
         db.table("statements").update("s0", {"text": "内容已更新：防范台风。"})
-        update_search_index(db, "s0")
+        reindex(db, ["s0"])
     assert found(db, "台风") == ["s0"]
     assert "s0" not in found(db, "外交部")
     db.table("statements").insert({"id": "new", "source_id": "s", "title": "新", "text": "台风"})
-    update_search_index(db, "new")
+    reindex(db, ["new"])
     assert set(found(db, "台风")) == {"s0", "new"}
     db.execute("delete from statements where id = 'new'")
-    update_search_index(db, "new")
+    reindex(db, ["new"])
     assert found(db, "台风") == ["s0"]
     assert not db.conn.in_transaction
 
@@ -154,7 +154,7 @@ def test_update_after_rowids_moved_rebuilds(tmp_path: Path) -> None:
     db.execute("update statements set rowid = rowid + 100")
     db.execute("update statements set rowid = 1 where id = 's2'")
     db.table("statements").update("s2", {"text": "台风"})
-    update_search_index(db, "s2")
+    reindex(db, ["s2"])
     assert found(db, "台风") == ["s2"]
     assert set(found(db, "答记者问")) == {"s0"}
 

@@ -26,12 +26,14 @@ from archive.store import Archive, CrawlSummary, HistorySettings
 
 if TYPE_CHECKING:
     from archive.links.features import Features
+    from archive.links.languages import Written
 
 __all__ = [
     "ArchiveBusy",
     "IngestSettings",
     "Recleaned",
     "Session",
+    "apply_links",
     "cleaning_failed",
     "exclusive",
     "forget_language_links",
@@ -90,11 +92,19 @@ class Session:
     """
 
     def __init__(
-        self, db_path: Path | str, settings: IngestSettings, source: SourceLike | None = None
+        self,
+        db_path: Path | str,
+        settings: IngestSettings,
+        source: SourceLike | None = None,
+        *,
+        link_later: bool = False,
     ) -> None:
         self.db_path = Path(db_path)
         self.settings = settings
         self.source = source
+        # Statements queued for the linker behind the writer (archive/linker.py) rather
+        # than linked across languages as they are stored.
+        self.link_later = link_later
         self.source_id: str | None = getattr(source, "id", None)
         self.hints: Hints | None = hints_for(source) if source is not None else None
         self.crawl_id = 0
@@ -107,7 +117,7 @@ class Session:
         self._lock = exclusive(self.db_path)
         self._lock.__enter__()
         try:
-            self.archive = Archive(self.db_path, self.settings.history)
+            self.archive = Archive(self.db_path, self.settings.history, self.link_later)
             if self.source is not None:
                 self.archive.sync_sources([self.source.model_dump()])  # type: ignore[attr-defined]
                 self.crawl_id = self.archive.start_crawl(self.source_id or "")
@@ -262,6 +272,13 @@ def link_across_languages(session: Session, statements: list[tuple[str, Features
     with its features when computed already; returns how many were linked now. One
     transaction for the lot."""
     return session.store.link_across_languages(statements)
+
+
+def apply_links(store: Archive, linked: list[Written]) -> None:
+    """Write what the linker behind a writer found (archive/linker.py), in one transaction.
+    The linker works for the writer, which holds the archive's lock: it has a store of its
+    own, not a session."""
+    store.apply_links(linked)
 
 
 def forget_language_links(session: Session) -> None:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from archive import search
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 SOURCES = "sources"
 STATEMENTS = "statements"
@@ -33,6 +33,7 @@ XLANG_DOCS = "xlang_docs"
 XLANG_POSTINGS = "xlang_postings"
 XLANG_DF = "xlang_df"
 XLANG_LINKS = "xlang_links"
+XLANG_QUEUE = "xlang_queue"
 
 # Relations in `related`: a reprint (both directions), and from an original to its
 # translation or to a report about it in another language (one row, original first).
@@ -302,6 +303,16 @@ SQL_TABLES: dict[str, tuple[str, ...]] = {
             PRIMARY KEY (original_id, other_id)
         )""",
         "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
+    ),
+    # Statements a writer stored for the linker to link behind it (archive/linker.py), in
+    # the order stored, with when they were stored (their links' `found_at`). A row leaves
+    # in the transaction that writes the statement's links.
+    XLANG_QUEUE: (
+        """CREATE TABLE IF NOT EXISTS xlang_queue (
+            seq INTEGER PRIMARY KEY,
+            statement_id TEXT NOT NULL UNIQUE,
+            at TEXT NOT NULL
+        )""",
     ),
 }
 

@@ -65,6 +65,7 @@ WRITE_METHODS = frozenset(
         "apply_reextraction",
         "record_delivery",
         "link_across_languages",
+        "apply_links",
         "forget_language_links",
     )
 )
@@ -140,12 +141,20 @@ def _year(published: str | None) -> int | None:
 class Archive:
     """An archive file opened for writing."""
 
-    def __init__(self, path: str | Path, history: HistorySettings | None = None) -> None:
+    def __init__(
+        self, path: str | Path, history: HistorySettings | None = None, link_later: bool = False
+    ) -> None:
         self.path = Path(path)
         self.history = history or HistorySettings()
         self.db = schema.open_archive(str(path))
         schema.cache_for_writing(self.db.conn)
         self._linked_languages = False  # the cross-language linker holds counts to write
+        # With link_later, statements are queued for the linker behind the writer
+        # (archive/linker.py) instead of linked as they are stored: those queued in the open
+        # transaction with their features, and those committed, for the writer to hand on.
+        self.link_later = link_later
+        self._to_link: dict[str, Features | None] = {}
+        self.queued_for_linking: list[tuple[str, Features | None]] = []
         # Statements written in the open transaction, re-indexed for search before it commits.
         self._unindexed: dict[str, None] = {}
         self._depth = 0  # transactions of this store open (the first is the outermost)
@@ -169,20 +178,34 @@ class Archive:
         back takes its statements off the list again: their writes are undone, and a new
         statement's id would cost a scan of the index to find nothing to remove."""
         outermost = self._depth == 0  # the store's outermost (a caller may hold another)
-        pending = dict(self._unindexed)
+        pending, to_link = dict(self._unindexed), dict(self._to_link)
+        # The write lock first: a transaction that reads, then writes, fails at once
+        # ("database is locked") when another connection wrote in between, and the linker
+        # behind a writer (archive/linker.py) writes to the archive beside it.
+        began = outermost and not self.db.conn.in_transaction
+        if began:
+            self.db.conn.execute("BEGIN IMMEDIATE")
         self._depth += 1
         try:
             with self.db.atomic():
                 yield
                 if outermost and self._unindexed:
                     search.reindex(self.db, list(self._unindexed))
+            if began:
+                self.db.conn.execute("COMMIT")
         except BaseException:
-            self._unindexed = pending
+            self._unindexed, self._to_link = pending, to_link
+            if began and self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
             raise
+        else:
+            if outermost:
+                self.queued_for_linking.extend(self._to_link.items())
         finally:
             self._depth -= 1
             if outermost:
                 self._unindexed.clear()
+                self._to_link.clear()
 
     # -- sources and crawls -------------------------------------------------------------
 
@@ -487,6 +510,12 @@ class Archive:
             self._linked_languages = True
         return done
 
+    def apply_links(self, linked: Iterable[languages.Written]) -> None:
+        """Write what the linker behind a writer found (archive/linker.py): its index, the
+        `related` rows, the statements off the queue; one transaction."""
+        with self._atomic():
+            languages.apply(self.db, linked)
+
     def forget_language_links(self) -> None:
         """Forget every cross-language link and the linker's index, to link anew."""
         with self._atomic():
@@ -718,7 +747,13 @@ class Archive:
         features: Features | None,
     ) -> None:
         """Its translations and reports, or its original, in the other language (linked
-        once: a later version of a statement keeps the links of its first)."""
+        once: a later version of a statement keeps the links of its first); or, with
+        link_later, queued for the linker behind the writer."""
+        if self.link_later:
+            if languages.linkable(cleaned.language):
+                languages.queue(self.db, sid, now)
+                self._to_link[sid] = features
+            return
         statement = languages.doc(
             sid, cleaned.language, cleaned.title, cleaned.text, cleaned.published, first_seen
         )

@@ -304,6 +304,11 @@ def distributed_rows(result: dict[str, Any]) -> list[Row]:
             "",
         ),
         ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
+        (
+            "  and linked (the linker behind it done)",
+            f"{writer['linked_per_s']} results/s, {writer['links_behind_s']} s after",
+            "",
+        ),
         ("writer / one worker", f"{result['ratio']}×", "≥ 5×"),
         *(
             [("  each round's", ", ".join(f"{r['ratio']}×" for r in result["rounds"]), "")]

@@ -23,6 +23,8 @@ opened and its start requests pushed, as the writer does before it writes).
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import sys
 import threading
 import time
@@ -91,7 +93,7 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
         last = r.xrevrange("communique:results", count=1)[0][0].decode()
         last_s = int(last.split("-")[0]) / 1000
         worker_s = last_s - times[0]
-        watch = _Shrinking(r, results)
+        watch = _Shrinking(r, results, db)
         watch.start()
         writer = proc.run(
             proc.communique(
@@ -119,6 +121,9 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
         "writer": {
             "seconds": round(watch.seconds, 2),
             "results_per_s": round(writer_rate, 1),
+            # Linked too: till the linker behind the writer emptied its queue.
+            "linked_per_s": round(watch.linked_rate(), 1),
+            "links_behind_s": round(watch.links_behind, 2),
             "wall_seconds": round(writer.seconds, 2),
             "cpu_seconds": writer.cpu_seconds,
             "cpu_ms_per_result": round(1000 * writer.cpu_seconds / results, 2),
@@ -130,18 +135,22 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
 
 
 class _Shrinking(threading.Thread):
-    """Watches the result stream shrink while the writer takes it in."""
+    """Watches the result stream shrink while the writer takes it in, and the archive's
+    queue for the linker behind the writer (archive/linker.py) empty after it."""
 
-    def __init__(self, r: redis.Redis, total: int) -> None:
+    def __init__(self, r: redis.Redis, total: int, db: Path) -> None:
         super().__init__(daemon=True)
         self.r = r
         self.total = total
+        self.db = db
         self.first: tuple[float, int] | None = None  # (time, length) when it first shrank
         self.last: tuple[float, int] | None = None  # and when it last did
+        self.linked: float | None = None  # when the queue was last seen emptied
         self.running = True
 
     def run(self) -> None:
-        previous = self.total
+        previous, queued = self.total, 0
+        archive = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
         while self.running:
             length = int(self.r.xlen("communique:results"))
             now = time.perf_counter()
@@ -149,7 +158,29 @@ class _Shrinking(threading.Thread):
                 self.first = self.first or (now, length)
                 self.last = (now, length)
                 previous = length
+            with contextlib.suppress(sqlite3.Error):
+                waiting = archive.execute("select count(*) from xlang_queue").fetchone()[0]
+                if queued and not waiting:
+                    self.linked = now
+                queued = waiting
             time.sleep(0.02)
+        archive.close()
+
+    @property
+    def links_behind(self) -> float:
+        """How long after the last result was taken its links were all written."""
+        if self.linked is None or self.last is None:
+            return 0.0
+        return max(0.0, self.linked - self.last[0])
+
+    def linked_rate(self) -> float:
+        """Results over the time from the first taken to the last one's links written."""
+        if self.first is None or self.last is None:
+            return 0.0
+        end = max(self.last[0], self.linked or 0.0)
+        if end <= self.first[0]:
+            return 0.0
+        return (self.first[1] - self.last[1]) / (end - self.first[0])
 
     def stop(self) -> None:
         self.running = False

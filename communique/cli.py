@@ -220,6 +220,7 @@ def crawl(
         communique crawl --due --log-file data/logs/crawl.log   # from cron or systemd
         communique crawl --frontier redis://10.0.0.5:6379/0     # with workers elsewhere
     """
+    from archive.linker import LinkerFailed
     from crawler.run import DiskFull, notify
     from crawler.run import crawl as run_crawl
 
@@ -251,7 +252,7 @@ def crawl(
                     log_file=log_file,
                     progress=interactive,
                 )
-    except DiskFull as error:
+    except (DiskFull, LinkerFailed) as error:
         raise click.ClickException(str(error)) from None
     if report.nothing_due:
         click.echo("Nothing is due.")

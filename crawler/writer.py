@@ -31,6 +31,7 @@ from archive.cleaned import STATUS_CLEAN_FAILED, Cleaned
 from archive.fetched import Fetched, FetchFailed
 from archive.identity import in_domains
 from archive.ingest import IngestSettings, Session, exclusive, ingest
+from archive.linker import Linker
 from archive.relink import linkable_count, relink_if_outgrown
 from archive.schema import open_archive
 from archive.store import Archive, CrawlPlan, CrawlSummary
@@ -230,6 +231,7 @@ class Writer:
         self.max_body = config.crawl.max_page_bytes
         self.settings = IngestSettings.from_config(config)
         self.sessions: dict[str, Session] = {}
+        self.linker: Linker | None = None  # links what the sessions store (archive/linker.py)
         self.taken = 0
         self._count = r.register_script(_COUNT)
 
@@ -239,14 +241,17 @@ class Writer:
         with ExitStack() as stack:
             for source_id, source in self.sources.items():
                 self.sessions[source_id] = stack.enter_context(
-                    Session(self.db_path, self.settings, source)
+                    Session(self.db_path, self.settings, source, link_later=True)
                 )
+            self.linker = stack.enter_context(Linker(self.db_path))
             try:
                 self.drain()
+                linked = self.linker.finish()
             except sqlite3.OperationalError as error:
                 if "full" in str(error):
                     raise DiskFull(f"{self.db_path}: disk full ({error})") from None
                 raise
+            logger.info("linked %d statement(s) across languages behind the writer", linked)
             frontier.mark_finishing(self.r)
             run = frontier.current_run(self.r)
             links = run.links if run else {}
@@ -357,6 +362,12 @@ class Writer:
             )
         pipe.execute()
         self.taken += len(ids)
+        queued = []
+        for session in self.sessions.values():
+            queued += session.store.queued_for_linking
+            session.store.queued_for_linking.clear()
+        if self.linker is not None:
+            self.linker.hand_on(queued)
 
     def check(self, fields: dict[bytes, bytes]) -> tuple[str, Result | Rejected] | str:
         """(source, the result or why it is rejected) for a result charged to a source of

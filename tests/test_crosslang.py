@@ -1,7 +1,9 @@
 """Cross-language links (archive/links/crosslang.py) on statements written for these tests.
 
 A Chinese statement of our own invention, its English translation, an English news report
-about it, and same-day statements on neighbouring subjects, in a real SQLite file.
+about it, and same-day statements on neighbouring subjects, in a real SQLite file; and the
+same statements stored in an archive by a writer that leaves linking to the linker behind
+it (archive/linker.py), which must end as linking each as it was stored would have.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from archive.cleaned import Cleaned
+from archive.ingest import Session
+from archive.linker import Linker, LinkerFailed
+from archive.links import languages
 from archive.links.crosslang import (
     Doc,
     Link,
@@ -26,6 +33,9 @@ from archive.links.crosslang import (
     links_of,
     rebuild,
 )
+from archive.statuses import STATUS_OK
+from archive.store import Archive
+from tests.builders import SETTINGS, Crawl, source
 
 DAY = "2031-11-03"
 NEXT_DAY = "2031-11-04"
@@ -379,3 +389,141 @@ def test_scorer_refuses_a_folder_without_documents(tmp_path: Path) -> None:
     from bench.crosslang import main
 
     assert main([str(tmp_path)]) == 2
+
+
+# -- linked behind a writer (archive/linker.py) ----------------------------------------------
+
+SOURCES = {"zh": source("mfa-zh", language="zh"), "en": source("mfa-en", language="en")}
+# Linked inline first (the copy the linker starts from is not empty), then the rest: the
+# translation and report before their originals, so that a Chinese statement arriving
+# later re-decides English ones already linked.
+FIRST = [OTHER_ORIGINAL, OTHER_TRANSLATION]
+THEN = [TRANSLATION, REPORT, *[doc for doc in SAME_DAY if doc not in FIRST]]
+
+
+def store_docs(db: Path, docs: list[Any], linker: Linker | None = None, start: int = 0) -> None:
+    """Each statement through ingest as its source's crawl stores it, at a fixed time (the
+    n-th second from `start`); with a linker, stored with link_later and handed on after
+    each commit."""
+    for n, doc in enumerate(docs, start=start):
+        language = doc.language
+        with Session(db, SETTINGS, SOURCES[language], link_later=linker is not None) as session:
+            url = f"https://{language}.example/{doc.id}"
+            cleaned = Cleaned(
+                status=STATUS_OK, url=url, title=doc.title, text=doc.text,
+                language=language, published=doc.published,
+            )  # fmt: skip
+            with session.batch():
+                Crawl(session).page(
+                    url, "<p>x</p>", cleaned=cleaned, at=f"2031-11-05T00:00:{n:02}Z"
+                )
+            if linker is not None:
+                linker.hand_on(session.store.queued_for_linking)
+
+
+def link_tables(db: Path) -> dict[str, list[Any]]:
+    conn = sqlite3.connect(db)
+    try:
+        by_url = "(select url from statements where id = {})"
+        return {
+            "docs": conn.execute(
+                f"select {by_url.format('statement_id')}, language, day, length, paragraphs, "
+                f"attribution, vector, {by_url.format('best_id')}, best, second "
+                "from xlang_docs order by doc"
+            ).fetchall(),
+            "postings": conn.execute(
+                "select term, language, day, doc from xlang_postings order by 1, 2, 3, 4"
+            ).fetchall(),
+            "df": conn.execute("select term, n from xlang_df order by term").fetchall(),
+            "links": conn.execute(
+                f"select {by_url.format('original_id')}, {by_url.format('other_id')}, relation, "
+                "score, evidence from xlang_links order by 1, 2"
+            ).fetchall(),
+            "related": conn.execute(
+                f"select {by_url.format('statement_id')}, {by_url.format('related_id')}, "
+                "similarity, relation, found_at, evidence from related order by 1, 2"
+            ).fetchall(),
+            "queue": conn.execute("select statement_id from xlang_queue").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def test_statements_linked_behind_the_writer_end_as_linked_when_stored(tmp_path: Path) -> None:
+    inline, behind = tmp_path / "inline.db", tmp_path / "behind.db"
+    store_docs(inline, FIRST + THEN)
+    store_docs(behind, FIRST)
+    with Linker(behind) as linker:
+        store_docs(behind, THEN, linker, start=len(FIRST))
+        assert linker.finish() == len(THEN)
+    expected = link_tables(inline)
+    assert {row[2] for row in expected["links"]} == {"translation", "report"}
+    assert any(row[0].endswith("/zh-ship") for row in expected["related"])
+    assert link_tables(behind) == expected
+    assert not list(tmp_path.glob(".*linking*")), "the linker's copy of the index is left"
+
+
+def test_a_queue_a_killed_writer_left_is_linked_by_the_next_linker(tmp_path: Path) -> None:
+    inline, behind = tmp_path / "inline.db", tmp_path / "behind.db"
+    store_docs(inline, FIRST + THEN)
+    store_docs(behind, FIRST)
+    with Session(behind, SETTINGS, SOURCES["en"], link_later=True):
+        pass
+    # Stored for a linker that never ran (the writer was killed before handing them on).
+    for doc in THEN:
+        with Session(behind, SETTINGS, SOURCES[doc.language], link_later=True) as session:
+            url = f"https://{doc.language}.example/{doc.id}"
+            cleaned = Cleaned(
+                status=STATUS_OK, url=url, title=doc.title, text=doc.text,
+                language=doc.language, published=doc.published,
+            )  # fmt: skip
+            at = f"2031-11-05T00:00:{len(FIRST) + THEN.index(doc):02}Z"
+            Crawl(session).page(url, "<p>x</p>", cleaned=cleaned, at=at)
+    assert len(link_tables(behind)["queue"]) == len(THEN)
+    assert link_tables(behind)["links"] != link_tables(inline)["links"]
+    with Linker(behind) as linker:
+        linker.finish()
+    assert link_tables(behind) == link_tables(inline)
+
+
+def test_a_copy_that_no_longer_matches_the_archive_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "behind.db"
+    store_docs(db, FIRST)
+    before = link_tables(db)
+    store = Archive(db)
+    try:
+        numbered = languages.Written(
+            ORIGINAL.id,
+            "2031-11-05T00:00:00Z",
+            (
+                (
+                    "INSERT INTO xlang_docs (statement_id, language, day, length, paragraphs, "
+                    "attribution, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ("zh-ship", "zh", 1, 1, 1, 0.0, "{}"),
+                    False,
+                    99,  # the number it took in the copy: not the archive's next
+                ),
+            ),
+            frozenset(),
+        )
+        with pytest.raises(languages.IndexDiverged, match=r"numbered 3 .* 99 in the linker's"):
+            store.apply_links([numbered])
+    finally:
+        store.close()
+    assert link_tables(db) == before
+
+
+def test_a_linker_that_fails_says_why_and_leaves_the_queue(tmp_path: Path) -> None:
+    db = tmp_path / "behind.db"
+    store_docs(db, FIRST)
+    with Linker(db) as linker:
+        store_docs(db, THEN[:1], linker)
+        conn = sqlite3.connect(db)
+        conn.execute("drop table xlang_postings")  # the archive's index, broken under it
+        conn.commit()
+        conn.close()
+        with pytest.raises(LinkerFailed, match="the linker failed: OperationalError"):
+            store_docs(db, THEN[1:], linker)
+            linker.finish()
+    queue = sqlite3.connect(db).execute("select count(*) from xlang_queue").fetchone()[0]
+    assert queue >= 1

@@ -23,7 +23,9 @@ from tests.builders import crawl, source
 from tests.helpers import datasette_app, rows, running_datasette
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-TODAY = NOW.date()
+# The archive's last check (its latest capture, below): the axis ends with its week, which
+# on a Monday is not the week of today.
+CHECKED = (NOW - timedelta(days=1)).date()
 HOSTILE_NAME = '<script>document.title="pwned"</script>外交部 & "friends"'
 GOV = source("gov-en", name="Ministry of Examples")
 MFA = source("mfa-zh", name=HOSTILE_NAME, issuer="外交部", language="zh")
@@ -94,7 +96,7 @@ def build(path: Path) -> None:
             "今天",
             "今天的声明。",
             ago(1),
-            published=TODAY.isoformat(),
+            published=CHECKED.isoformat(),
         )
 
 
@@ -171,12 +173,12 @@ def test_dates_a_page_claims_never_stretch_the_axis(archive: Path) -> None:
     (home,) = fetch(archive, "/")
     chart = chart_of(home, "mfa-zh")
     # only the statement published within the axis is drawn; 1900 and 2099 are not
-    assert titles(chart, "week") == {f"Week of {week_of(TODAY).isoformat()}": "1 statement"}
+    assert titles(chart, "week") == {f"Week of {week_of(CHECKED).isoformat()}": "1 statement"}
     desc = chart.xpath("string(./*[local-name()='desc'])")
     first, last = re.search(r"from (\S+) to (\S+) ", desc).groups()  # type: ignore[union-attr]
     # the axis ends with the week of the archive's last check and spans at most a year
-    assert date.fromisoformat(last) == week_of(TODAY) + timedelta(days=6)
-    assert date.fromisoformat(first) >= week_of(TODAY) - timedelta(weeks=MAX_WEEKS - 1)
+    assert date.fromisoformat(last) == week_of(CHECKED) + timedelta(days=6)
+    assert date.fromisoformat(first) >= week_of(CHECKED) - timedelta(weeks=MAX_WEEKS - 1)
     assert "1 statement in the" in desc and "(of 3 in all)" in desc
 
 

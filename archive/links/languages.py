@@ -14,11 +14,12 @@ Called by the store (archive/store.py), inside its transactions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from archive.schema import RELATED, REPORT, TRANSLATION, XLANG_LINKS
+from archive.schema import RELATED, REPORT, TRANSLATION, XLANG_DOCS, XLANG_LINKS, XLANG_QUEUE
 
 if TYPE_CHECKING:
     from archive.links.crosslang import Doc
@@ -76,6 +77,61 @@ def mirror(db: sqlite_utils.Database, english_ids: Iterable[str], now: str) -> N
         )
 
 
+# -- linking behind a writer (archive/linker.py) ---------------------------------------------
+
+
+class IndexDiverged(RuntimeError):
+    """The linker's copy of the index no longer matches the archive's."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What linking one statement wrote to the linker's copy of the index, to be written
+    to the archive's as it was: each SQL write with its parameters (`many`: executemany),
+    and for a new statement of the index the number it took there."""
+
+    statement_id: str | None  # None: the term counts written at the end of a batch
+    at: str  # when the statement was stored: its links' `found_at`
+    writes: tuple[tuple[str, Any, bool, int | None], ...]
+    decided: frozenset[str]  # English statements whose link was decided again
+
+
+def queue(db: sqlite_utils.Database, statement_id: str, at: str) -> None:
+    """Leave the statement for the linker behind the writer (linked once: a statement
+    queued already keeps its place)."""
+    db.execute(
+        f"insert or ignore into {XLANG_QUEUE} (statement_id, at) values (?, ?)",
+        [statement_id, at],
+    )
+
+
+def queued(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """The statements waiting for the linker, in the order they were stored: (id, at)."""
+    rows = db.execute(f"select statement_id, at from {XLANG_QUEUE} order by seq").fetchall()
+    return [(statement_id, at) for statement_id, at in rows]
+
+
+def apply(db: sqlite_utils.Database, linked: Iterable[Written]) -> None:
+    """Write what the linker wrote to its copy of the index, statement by statement, each
+    followed by its `related` rows (as linking it here would have), and take the linked
+    statements off the queue. Raises IndexDiverged when a statement would take another
+    number in the archive's index than in the linker's copy."""
+    for item in linked:
+        for sql, parameters, many, number in item.writes:
+            if many:
+                db.conn.executemany(sql, parameters)
+                continue
+            cursor = db.conn.execute(sql, parameters)
+            if number is not None and cursor.lastrowid != number:
+                raise IndexDiverged(
+                    f"{item.statement_id}: numbered {cursor.lastrowid} in the archive's "
+                    f"{XLANG_DOCS}, {number} in the linker's copy"
+                )
+        mirror(db, item.decided, item.at)
+        if item.statement_id is not None:
+            db.execute(f"delete from {XLANG_QUEUE} where statement_id = ?", [item.statement_id])
+
+
 def forget(db: sqlite_utils.Database) -> None:
     """Forget every cross-language link and the linker's index (before a rebuild)."""
     from archive.links.crosslang import reset
@@ -90,6 +146,13 @@ def indexed_count(db: sqlite_utils.Database) -> int:
 
     ensure_tables(db.conn)
     return int(db.execute("select count(*) from xlang_docs").fetchone()[0])
+
+
+def linkable(language: str | None) -> bool:
+    """Whether statements in this language are linked (Chinese and English ones)."""
+    from archive.links.features import language_of
+
+    return language_of(language) is not None
 
 
 def linkable_count(db: sqlite_utils.Database) -> int:

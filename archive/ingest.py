@@ -102,7 +102,7 @@ class Session:
         self.db_path = Path(db_path)
         self.settings = settings
         self.source = source
-        # Statements queued for the linker behind the writer (archive/linker.py) rather
+        # Statements queued for the linker beside the writer (archive/linker.py) rather
         # than linked across languages as they are stored.
         self.link_later = link_later
         self.source_id: str | None = getattr(source, "id", None)
@@ -274,11 +274,11 @@ def link_across_languages(session: Session, statements: list[tuple[str, Features
     return session.store.link_across_languages(statements)
 
 
-def apply_links(store: Archive, linked: list[Written]) -> None:
-    """Write what the linker behind a writer found (archive/linker.py), in one transaction.
-    The linker works for the writer, which holds the archive's lock: it has a store of its
-    own, not a session."""
-    store.apply_links(linked)
+def apply_links(session: Session, linked: list[Written]) -> None:
+    """Write what the linker beside a writer found (archive/linker.py): its index as the
+    linker wrote it, the `related` rows, the statements off the queue. In the session's
+    open transaction, or one of its own."""
+    session.store.apply_links(linked)
 
 
 def forget_language_links(session: Session) -> None:

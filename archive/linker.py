@@ -1,22 +1,23 @@
-"""The cross-language linker in a process of its own, behind a writer that stores faster.
+"""The cross-language linker in a process of its own, beside a writer that stores faster.
 
 Linking a statement (archive/links/crosslang.py) is most of what storing it costs. The
 writer of a crawl on several machines (crawler/writer.py) stores with `link_later`: each
 statement to link goes onto `xlang_queue` in the transaction that stores it, and after the
 commit the writer hands its id (and the features its worker computed) to this process.
 Here it is linked, in the order stored, on a copy of the linker's index (a SQLite file of
-the `xlang_*` tables, made at start beside the archive), so that the CPU work holds no lock
-on the archive. What linking wrote to the copy is then written to the archive as it was
-(`languages.apply`: same SQL, same order, each statement's `related` rows after it) in one
-short transaction per batch, which also takes the statements off the queue. The archive
-ends as linking each statement as it was stored would have left it.
+the `xlang_*` tables, made at start beside the archive), while the writer goes on storing.
+What linking wrote to the copy comes back, and the writer writes it to the archive as it
+was (`languages.apply`: same SQL, same order, each statement's `related` rows after it)
+in its next transaction, which also takes the statements off the queue. The archive ends
+as linking each statement as it was stored would have left it, and has one writer: this
+process only reads it (and waits for no lock).
 
 Nothing is lost: a statement stays queued until its links are committed. Statements a
 killed writer left on the queue are linked first by the next writer's linker (their
 features computed here). The writer keeps at most `AHEAD` batches ahead of the linker, so
 that what waits stays small.
 
-Written by hand (a process, a pipe, a file): what it coordinates is the archive's own.
+Written by hand (a process, two pipes, a file): what it coordinates is the archive's own.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ import contextlib
 import json
 import logging
 import multiprocessing
-import os
+import queue
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive.ingest import apply_links
+import sqlite_utils
+
 from archive.links import languages
 from archive.links.crosslang import ensure_tables, flush, link_statement
 from archive.store import Archive
@@ -46,9 +49,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AHEAD = 2  # batches the writer may hand on before the linker has written the first
+AHEAD = 3  # batches the writer may hand on before the linker has written the first
 _COPIED = ("xlang_docs", "xlang_postings", "xlang_df", "xlang_links")
 _WRITES = ("insert", "update", "delete", "replace")
+
+
+_STOPPED = object()  # the linker's pipe ended
+_NOTHING = object()  # no answer has come
 
 
 class LinkerFailed(RuntimeError):
@@ -56,28 +63,43 @@ class LinkerFailed(RuntimeError):
 
 
 class Linker:
-    """The writer's side: starts the linker process, hands it what was stored, waits for
-    it to finish. `with Linker(db_path) as linker: … linker.hand_on(queued)`."""
+    """The writer's side: starts the linker process, hands it what was stored, and takes
+    back what linking wrote, for the writer to write in its own transactions.
+
+    `with Linker(db_path) as linker: … linker.hand_on(queued); apply(linker.linked())
+    … apply(linker.finish())`."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self._process: BaseProcess | None = None
-        self._pipe: Connection | None = None
-        self._ahead = 0
-        self.linked = 0
+        self._requests: Connection | None = None  # to the linker
+        self._answers: Connection | None = None  # from it
+        self._ahead = 0  # batches handed on and not answered
+        self._answered: list[languages.Written] = []  # not yet taken by the writer
+        # Answers, read as they come by a thread: a batch handed on and a batch answered
+        # are each larger than a pipe holds, and would otherwise wait for each other.
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._receiver: threading.Thread | None = None
+        self.count = 0  # statements linked
 
     def __enter__(self) -> Linker:
         context = multiprocessing.get_context("spawn")  # nothing of the writer's state
-        ours, theirs = context.Pipe()
+        requests_in, requests_out = context.Pipe(duplex=False)
+        answers_in, answers_out = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_run,
-            args=(str(self.db_path), theirs, os.getpid()),
+            args=(str(self.db_path), requests_in, answers_out),
             name="communique-linker",
             daemon=True,
         )
         self._process.start()
-        theirs.close()
-        self._pipe = ours
+        requests_in.close()
+        answers_out.close()
+        self._requests, self._answers = requests_out, answers_in
+        self._receiver = threading.Thread(
+            target=self._receive, args=(answers_in,), name="linker-answers", daemon=True
+        )
+        self._receiver.start()
         # What a killed writer left queued goes first (its features are computed there).
         store = Archive(self.db_path)
         try:
@@ -90,7 +112,8 @@ class Linker:
         return self
 
     def hand_on(self, queued: list[tuple[str, Features | None]]) -> None:
-        """Statements the writer committed to the queue, in order, with their features."""
+        """Statements the writer committed to the queue, in order, with their features.
+        Waits while the linker is `AHEAD` batches behind."""
         if not queued:
             return
         while self._ahead >= AHEAD:
@@ -98,37 +121,64 @@ class Linker:
         self._send(queued)
         self._ahead += 1
 
-    def finish(self) -> int:
-        """Wait until every statement handed on is linked; returns how many were."""
+    def linked(self) -> list[languages.Written]:
+        """What linking wrote since the last call, in order (without waiting)."""
+        while self._ahead and self._answer(wait=False) is not _NOTHING:
+            pass
+        found, self._answered = self._answered, []
+        return found
+
+    def finish(self) -> list[languages.Written]:
+        """Wait until every statement handed on is linked; what linking wrote since the
+        last `linked()`, the term counts it held at the end with it."""
         self._send(None)
         while self._answer() is not None:
             pass
         self._stop()
-        return self.linked
+        found, self._answered = self._answered, []
+        return found
 
     def __exit__(self, *_: object) -> None:
         self._stop()
 
+    @property
+    def pid(self) -> int | None:
+        """The linker process's id (while it runs)."""
+        return self._process.pid if self._process is not None else None
+
     def _send(self, message: Any) -> None:
-        assert self._pipe is not None
+        assert self._requests is not None
         try:
-            self._pipe.send(message)
+            self._requests.send(message)
         except (BrokenPipeError, ConnectionResetError):
             self._answer()  # says why it stopped
             raise self._failed("the linker stopped") from None
 
-    def _answer(self) -> int | None:
-        """The linker's next answer: how many it linked (one batch written), or None when
-        it has finished."""
-        assert self._pipe is not None
+    def _receive(self, pipe: Connection) -> None:
+        while True:
+            try:
+                answer = pipe.recv()
+            except (EOFError, OSError):
+                self._inbox.put(_STOPPED)
+                return
+            self._inbox.put(answer)
+            if answer is None or isinstance(answer, str):
+                return
+
+    def _answer(self, wait: bool = True) -> Any:
+        """The linker's next answer: what it wrote linking one batch, or None when it has
+        finished; without waiting, _NOTHING when none has come."""
         try:
-            answer = self._pipe.recv()
-        except EOFError:
-            raise self._failed(f"the linker stopped ({self._exit()})") from None
+            answer = self._inbox.get(block=wait)
+        except queue.Empty:
+            return _NOTHING
+        if answer is _STOPPED:
+            raise self._failed(f"the linker stopped ({self._exit()})")
         if isinstance(answer, str):
             raise self._failed(answer)
         if answer is not None:
-            self.linked += answer
+            self._answered += answer
+            self.count += sum(1 for item in answer if item.statement_id is not None)
             self._ahead = max(0, self._ahead - 1)
         return answer
 
@@ -144,15 +194,21 @@ class Linker:
         return f"exit code {self._process.exitcode}"
 
     def _stop(self) -> None:
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
+        if self._requests is not None:
+            self._requests.close()  # the linker reads the end of its work, and exits
+            self._requests = None
         if self._process is not None:
             self._process.join(timeout=30)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join()
             self._process = None
+        if self._receiver is not None:
+            self._receiver.join(timeout=10)  # the linker gone, its pipe ends
+            self._receiver = None
+        if self._answers is not None:
+            self._answers.close()
+            self._answers = None
 
 
 class _Recording(sqlite3.Connection):
@@ -207,43 +263,40 @@ def _index_copy(db_path: Path) -> Iterator[_Recording]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class _Orphaned(Exception):
-    """The writer died: what is queued waits for the next one (and its lock)."""
-
-
-def _run(db_path: str, pipe: Connection, writer: int) -> None:
-    """The linker process: link what the writer hands on (and what an earlier writer left
-    queued), batch by batch, until told to finish; answer how many each batch linked."""
+def _run(db_path: str, requests: Connection, answers: Connection) -> None:
+    """The linker process: link what the writer hands on, batch by batch, and answer with
+    what linking each wrote, until told to finish (then with the term counts it held).
+    It only reads the archive: the writer writes."""
     path = Path(db_path)
+    reader = sqlite_utils.Database(sqlite3.connect(path, timeout=30))
     try:
-        store = Archive(path)
-        try:
-            with _index_copy(path) as index:
-                while (handed := pipe.recv()) is not None:
-                    at = dict(languages.queued(store.db))
-                    batch = [(sid, at[sid], found) for sid, found in handed if sid in at]
-                    _link_batch(store, index, batch, writer)
-                    pipe.send(len(batch))
-                _flush(store, index)
-        finally:
-            store.close()
-        pipe.send(None)
-    except (EOFError, _Orphaned):
-        return  # the writer is gone: what is queued waits for the next one
+        with _index_copy(path) as index:
+            while (handed := requests.recv()) is not None:
+                at = dict(languages.queued(reader))
+                batch = [(sid, at[sid], found) for sid, found in handed if sid in at]
+                answers.send(_link_batch(reader, index, batch))
+            answers.send(_flushed(index))
+        answers.send(None)
+    except EOFError:
+        pass  # the writer is gone: what is queued waits for the next one
     except Exception as error:  # told to the writer, which stops on it
         logger.exception("the linker failed")
         with contextlib.suppress(OSError):
-            pipe.send(f"the linker failed: {type(error).__name__}: {error}")
+            answers.send(f"the linker failed: {type(error).__name__}: {error}")
+    finally:
+        reader.close()
 
 
 def _link_batch(
-    store: Archive, index: _Recording, batch: list[tuple[str, str, Features | None]], writer: int
-) -> None:
-    """Link the statements on the copy, one by one; then write it all to the archive."""
+    reader: sqlite_utils.Database,
+    index: _Recording,
+    batch: list[tuple[str, str, Features | None]],
+) -> list[languages.Written]:
+    """Link the statements on the copy, one by one: what each wrote there, in order."""
     ids = [sid for sid, _, _ in batch]
     found = {
         row[0]: row
-        for row in store.db.execute(
+        for row in reader.execute(
             "select id, language, title, text, published, first_seen from statements "
             "where id in (select value from json_each(?))",
             [json.dumps(ids)],
@@ -260,19 +313,15 @@ def _link_batch(
         index.writes.clear()
     index.execute("commit")
     index.writes.clear()
-    if os.getppid() != writer:
-        # The writer was killed: its lock is gone, and a new writer may be copying the
-        # index. What this batch linked stays queued for that one.
-        raise _Orphaned
-    apply_links(store, written)
+    return written
 
 
-def _flush(store: Archive, index: _Recording) -> None:
-    """Write the term counts the linker still holds in memory, to the copy and the archive."""
+def _flushed(index: _Recording) -> list[languages.Written]:
+    """Write the term counts the linker still holds in memory to the copy; the same for
+    the archive."""
     index.execute("begin")
     flush(index)
     index.execute("commit")
     writes = tuple(index.writes)
     index.writes.clear()
-    if writes:
-        apply_links(store, [languages.Written(None, "", writes, frozenset())])
+    return [languages.Written(None, "", writes, frozenset())] if writes else []

@@ -304,7 +304,7 @@ SQL_TABLES: dict[str, tuple[str, ...]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS xlang_links_other ON xlang_links (other_id)",
     ),
-    # Statements a writer stored for the linker to link behind it (archive/linker.py), in
+    # Statements a writer stored for the linker beside it to link (archive/linker.py), in
     # the order stored, with when they were stored (their links' `found_at`). A row leaves
     # in the transaction that writes the statement's links.
     XLANG_QUEUE: (

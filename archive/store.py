@@ -149,7 +149,7 @@ class Archive:
         self.db = schema.open_archive(str(path))
         schema.cache_for_writing(self.db.conn)
         self._linked_languages = False  # the cross-language linker holds counts to write
-        # With link_later, statements are queued for the linker behind the writer
+        # With link_later, statements are queued for the linker beside the writer
         # (archive/linker.py) instead of linked as they are stored: those queued in the open
         # transaction with their features, and those committed, for the writer to hand on.
         self.link_later = link_later
@@ -179,24 +179,14 @@ class Archive:
         statement's id would cost a scan of the index to find nothing to remove."""
         outermost = self._depth == 0  # the store's outermost (a caller may hold another)
         pending, to_link = dict(self._unindexed), dict(self._to_link)
-        # The write lock first: a transaction that reads, then writes, fails at once
-        # ("database is locked") when another connection wrote in between, and the linker
-        # behind a writer (archive/linker.py) writes to the archive beside it.
-        began = outermost and not self.db.conn.in_transaction
-        if began:
-            self.db.conn.execute("BEGIN IMMEDIATE")
         self._depth += 1
         try:
             with self.db.atomic():
                 yield
                 if outermost and self._unindexed:
                     search.reindex(self.db, list(self._unindexed))
-            if began:
-                self.db.conn.execute("COMMIT")
         except BaseException:
             self._unindexed, self._to_link = pending, to_link
-            if began and self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
             raise
         else:
             if outermost:
@@ -511,8 +501,9 @@ class Archive:
         return done
 
     def apply_links(self, linked: Iterable[languages.Written]) -> None:
-        """Write what the linker behind a writer found (archive/linker.py): its index, the
-        `related` rows, the statements off the queue; one transaction."""
+        """Write what the linker beside a writer found (archive/linker.py): its index, the
+        `related` rows, the statements off the queue; in the open transaction, or one of
+        its own."""
         with self._atomic():
             languages.apply(self.db, linked)
 
@@ -748,7 +739,7 @@ class Archive:
     ) -> None:
         """Its translations and reports, or its original, in the other language (linked
         once: a later version of a statement keeps the links of its first); or, with
-        link_later, queued for the linker behind the writer."""
+        link_later, queued for the linker beside the writer."""
         if self.link_later:
             if languages.linkable(cleaned.language):
                 languages.queue(self.db, sid, now)

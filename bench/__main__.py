@@ -315,6 +315,7 @@ def distributed_rows(result: dict[str, Any]) -> list[Row]:
             if "rounds" in result
             else []
         ),
+        ("  with its links written", f"{result['linked_ratio']}×", ""),
         (
             "CPU a page: one worker / the writer (start-up included)",
             f"{worker['cpu_ms_per_page']} / {writer['cpu_ms_per_result']} ms",

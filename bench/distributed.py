@@ -14,7 +14,7 @@ the other, each with the machine to itself as far as other work on it allows.
 - CPU per page: each command's CPU time (its own and its processes', start-up included)
   over the results. Wall-clock rates swing with other work on a shared machine; CPU time
   hardly does, so the CPU ratio is the steadier figure of the two.
-- Three rounds, each with a fresh frontier and archive: the figures are those of the round
+- Five rounds, each with a fresh frontier and archive: the figures are those of the round
   with the median ratio, and each round's ratio is printed beside it.
 
 `python -m bench.distributed seed CONFIG DB URL` is the seeding step on its own (a run
@@ -37,7 +37,7 @@ from bench import crawl_speed, proc
 from bench.site import ServedSite, generate
 
 PAGES = 1000
-ROUNDS = 3  # the figures printed are the median round's
+ROUNDS = 5  # the figures printed are the median round's
 
 
 def run(work: Path) -> dict[str, Any]:
@@ -61,6 +61,7 @@ def run(work: Path) -> dict[str, Any]:
                 "worker_pages_per_s": r["worker"]["pages_per_s"],
                 "writer_results_per_s": r["writer"]["results_per_s"],
                 "ratio": r["ratio"],
+                "linked_ratio": r["linked_ratio"],
             }
             for r in rounds
         ],
@@ -130,6 +131,7 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
             "max_rss_mb": writer.max_rss_mb,
         },
         "ratio": round(writer_rate / worker_rate, 2),
+        "linked_ratio": round(watch.linked_rate() / worker_rate, 2),
         "cpu_ratio": round(worker.cpu_seconds / writer.cpu_seconds, 2),
     }
 

@@ -30,8 +30,9 @@ from archive import statuses
 from archive.cleaned import STATUS_CLEAN_FAILED, Cleaned
 from archive.fetched import Fetched, FetchFailed
 from archive.identity import in_domains
-from archive.ingest import IngestSettings, Session, exclusive, ingest
+from archive.ingest import IngestSettings, Session, apply_links, exclusive, ingest
 from archive.linker import Linker
+from archive.links.languages import Written
 from archive.relink import linkable_count, relink_if_outgrown
 from archive.schema import open_archive
 from archive.store import Archive, CrawlPlan, CrawlSummary
@@ -246,12 +247,12 @@ class Writer:
             self.linker = stack.enter_context(Linker(self.db_path))
             try:
                 self.drain()
-                linked = self.linker.finish()
+                self.write_links(self.linker.finish())
             except sqlite3.OperationalError as error:
                 if "full" in str(error):
                     raise DiskFull(f"{self.db_path}: disk full ({error})") from None
                 raise
-            logger.info("linked %d statement(s) across languages behind the writer", linked)
+            logger.info("linked %d statement(s) across languages", self.linker.count)
             frontier.mark_finishing(self.r)
             run = frontier.current_run(self.r)
             links = run.links if run else {}
@@ -283,6 +284,8 @@ class Writer:
                 if entries:
                     self.take(entries)
                     continue
+                if self.linker is not None:
+                    self.write_links(self.linker.linked())  # nothing else to write meanwhile
                 if not self.r.exists(frontier.RUN):
                     raise frontier.FrontierError(
                         f"{frontier.redacted(self.url)}: the run was cleared while its "
@@ -342,11 +345,16 @@ class Writer:
             by_source.setdefault(source_id, []).append((entry_id, verdict))
             if isinstance(verdict, Result) and verdict.links:
                 counts.append(verdict)
+        links = self.linker.linked() if self.linker is not None else []
         for source_id, batch in by_source.items():
             session = self.sessions[source_id]
             with session.batch():
+                if links:  # what the linker found for earlier batches, in this commit
+                    apply_links(session, links)
+                    links = []
                 for entry_id, verdict in batch:
                     self.record(session, entry_id, verdict)
+        self.write_links(links)  # none taken above (every result was dropped)
         ids = strays + [entry_id for batch in by_source.values() for entry_id, _ in batch]
         pipe = self.r.pipeline(transaction=True)
         pipe.xack(frontier.RESULTS, frontier.WRITER_GROUP, *ids)
@@ -368,6 +376,11 @@ class Writer:
             session.store.queued_for_linking.clear()
         if self.linker is not None:
             self.linker.hand_on(queued)
+
+    def write_links(self, links: list[Written]) -> None:
+        """Write what the linker found, in a transaction of its own."""
+        if links:
+            apply_links(next(iter(self.sessions.values())), links)
 
     def check(self, fields: dict[bytes, bytes]) -> tuple[str, Result | Rejected] | str:
         """(source, the result or why it is rejected) for a result charged to a source of

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import signal
 import sqlite3
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,8 +24,9 @@ from typing import Any
 import pytest
 
 from archive.cleaned import Cleaned
-from archive.ingest import Session
-from archive.linker import Linker, LinkerFailed
+from archive.fetched import Fetched
+from archive.ingest import Session, apply_links, ingest
+from archive.linker import AHEAD, Linker, LinkerFailed
 from archive.links import languages
 from archive.links.crosslang import (
     Doc,
@@ -33,6 +37,7 @@ from archive.links.crosslang import (
     links_of,
     rebuild,
 )
+from archive.links.features import features
 from archive.statuses import STATUS_OK
 from archive.store import Archive
 from tests.builders import SETTINGS, Crawl, source
@@ -403,8 +408,8 @@ THEN = [TRANSLATION, REPORT, *[doc for doc in SAME_DAY if doc not in FIRST]]
 
 def store_docs(db: Path, docs: list[Any], linker: Linker | None = None, start: int = 0) -> None:
     """Each statement through ingest as its source's crawl stores it, at a fixed time (the
-    n-th second from `start`); with a linker, stored with link_later and handed on after
-    each commit."""
+    n-th second from `start`); with a linker, as the writer does: stored with link_later,
+    handed on after each commit, what the linker found written with the next."""
     for n, doc in enumerate(docs, start=start):
         language = doc.language
         with Session(db, SETTINGS, SOURCES[language], link_later=linker is not None) as session:
@@ -414,11 +419,21 @@ def store_docs(db: Path, docs: list[Any], linker: Linker | None = None, start: i
                 language=language, published=doc.published,
             )  # fmt: skip
             with session.batch():
+                if linker is not None:
+                    apply_links(session, linker.linked())
                 Crawl(session).page(
                     url, "<p>x</p>", cleaned=cleaned, at=f"2031-11-05T00:00:{n:02}Z"
                 )
             if linker is not None:
                 linker.hand_on(session.store.queued_for_linking)
+
+
+def finish_linking(db: Path, linker: Linker) -> int:
+    """Wait for the linker, write what it found last; how many statements it linked."""
+    found = linker.finish()
+    with Session(db, SETTINGS) as session:
+        apply_links(session, found)
+    return linker.count
 
 
 def link_tables(db: Path) -> dict[str, list[Any]]:
@@ -455,7 +470,7 @@ def test_statements_linked_behind_the_writer_end_as_linked_when_stored(tmp_path:
     store_docs(behind, FIRST)
     with Linker(behind) as linker:
         store_docs(behind, THEN, linker, start=len(FIRST))
-        assert linker.finish() == len(THEN)
+        assert finish_linking(behind, linker) == len(THEN)
     expected = link_tables(inline)
     assert {row[2] for row in expected["links"]} == {"translation", "report"}
     assert any(row[0].endswith("/zh-ship") for row in expected["related"])
@@ -482,7 +497,7 @@ def test_a_queue_a_killed_writer_left_is_linked_by_the_next_linker(tmp_path: Pat
     assert len(link_tables(behind)["queue"]) == len(THEN)
     assert link_tables(behind)["links"] != link_tables(inline)["links"]
     with Linker(behind) as linker:
-        linker.finish()
+        assert finish_linking(behind, linker) == len(THEN)
     assert link_tables(behind) == link_tables(inline)
 
 
@@ -513,17 +528,51 @@ def test_a_copy_that_no_longer_matches_the_archive_writes_nothing(tmp_path: Path
     assert link_tables(db) == before
 
 
-def test_a_linker_that_fails_says_why_and_leaves_the_queue(tmp_path: Path) -> None:
-    db = tmp_path / "behind.db"
-    store_docs(db, FIRST)
-    with Linker(db) as linker:
-        store_docs(db, THEN[:1], linker)
-        conn = sqlite3.connect(db)
-        conn.execute("drop table xlang_postings")  # the archive's index, broken under it
-        conn.commit()
-        conn.close()
-        with pytest.raises(LinkerFailed, match="the linker failed: OperationalError"):
-            store_docs(db, THEN[1:], linker)
-            linker.finish()
-    queue = sqlite3.connect(db).execute("select count(*) from xlang_queue").fetchone()[0]
-    assert queue >= 1
+def test_a_linker_killed_stops_the_writer_and_the_next_links_what_it_left(
+    tmp_path: Path,
+) -> None:
+    inline, behind = tmp_path / "inline.db", tmp_path / "behind.db"
+    store_docs(inline, FIRST + THEN)
+    store_docs(behind, FIRST)
+    with Linker(behind) as linker:
+        store_docs(behind, THEN[:2], linker, start=len(FIRST))
+        os.kill(linker.pid, signal.SIGKILL)
+        with pytest.raises(LinkerFailed, match=r"behind\.db: the linker stopped .*stay queued"):
+            store_docs(behind, THEN[2:], linker, start=len(FIRST) + 2)
+            finish_linking(behind, linker)
+    # The writer stopped before storing the rest (its results wait in Redis); the next one
+    # links what was left, then what it stores.
+    assert link_tables(behind)["queue"], "nothing was left for the next linker"
+    with Linker(behind) as linker:
+        store_docs(behind, THEN[2:], linker, start=len(FIRST) + 2)
+        finish_linking(behind, linker)
+    assert link_tables(behind) == link_tables(inline)
+
+
+def test_large_batches_both_ways_do_not_wait_for_each_other(tmp_path: Path) -> None:
+    """Batches handed on and answered are each larger than a pipe holds: the writer must
+    not wait for the linker to read while the linker waits for it to read (a deadlock,
+    which pytest-timeout ends)."""
+    rng = random.Random(5)
+    words = ["".join(rng.choice(string.ascii_lowercase) for _ in range(7)) for _ in range(3000)]
+    db = tmp_path / "big.db"
+    with Linker(db) as linker, Session(db, SETTINGS, SOURCES["en"], link_later=True) as s:
+        for batch in range(AHEAD):
+            with s.batch():
+                for n in range(40):
+                    number = batch * 40 + n
+                    text = " ".join(words[(number * 7 + k) % 3000] for k in range(2500))
+                    url = f"https://en.example/{number}"
+                    cleaned = Cleaned(
+                        status=STATUS_OK, url=url, title=f"Statement {number}", text=text,
+                        language="en", published=DAY,
+                    )  # fmt: skip
+                    found = features("en", text)
+                    fetched = Fetched("mfa-en", url, 200, b"<p>x</p>")
+                    ingest(s, fetched, cleaned, None, found)
+            linker.hand_on(s.store.queued_for_linking)
+            s.store.queued_for_linking.clear()
+        apply_links(s, linker.finish())
+        assert linker.count == AHEAD * 40
+    assert link_tables(db)["queue"] == []
+    assert len(link_tables(db)["docs"]) == AHEAD * 40

@@ -77,7 +77,7 @@ def mirror(db: sqlite_utils.Database, english_ids: Iterable[str], now: str) -> N
         )
 
 
-# -- linking behind a writer (archive/linker.py) ---------------------------------------------
+# -- linking beside a writer (archive/linker.py) ---------------------------------------------
 
 
 class IndexDiverged(RuntimeError):
@@ -97,7 +97,7 @@ class Written:
 
 
 def queue(db: sqlite_utils.Database, statement_id: str, at: str) -> None:
-    """Leave the statement for the linker behind the writer (linked once: a statement
+    """Leave the statement for the linker beside the writer (linked once: a statement
     queued already keeps its place)."""
     db.execute(
         f"insert or ignore into {XLANG_QUEUE} (statement_id, at) values (?, ?)",

@@ -305,7 +305,7 @@ def distributed_rows(result: dict[str, Any]) -> list[Row]:
         ),
         ("writer: pre-filled stream → archive", f"{writer['results_per_s']} results/s", ""),
         (
-            "  and linked (the linker behind it done)",
+            "  and linked (the linker beside it done)",
             f"{writer['linked_per_s']} results/s, {writer['links_behind_s']} s after",
             "",
         ),

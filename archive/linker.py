@@ -108,12 +108,12 @@ class Linker:
             store.close()
         if left:
             logger.info("linking %d statement(s) an earlier writer stored", len(left))
-            self.hand_on([(statement_id, None) for statement_id, _ in left])
+            self.hand_on([(statement_id, at, None) for statement_id, at in left])
         return self
 
-    def hand_on(self, queued: list[tuple[str, Features | None]]) -> None:
-        """Statements the writer committed to the queue, in order, with their features.
-        Waits while the linker is `AHEAD` batches behind."""
+    def hand_on(self, queued: list[tuple[str, str, Features | None]]) -> None:
+        """Statements the writer committed to the queue, in order: (id, when queued,
+        features). Waits while the linker is `AHEAD` batches behind."""
         if not queued:
             return
         while self._ahead >= AHEAD:
@@ -272,9 +272,7 @@ def _run(db_path: str, requests: Connection, answers: Connection) -> None:
     try:
         with _index_copy(path) as index:
             while (handed := requests.recv()) is not None:
-                at = dict(languages.queued(reader))
-                batch = [(sid, at[sid], found) for sid, found in handed if sid in at]
-                answers.send(_link_batch(reader, index, batch))
+                answers.send(_link_batch(reader, index, handed))
             answers.send(_flushed(index))
         answers.send(None)
     except EOFError:

@@ -151,10 +151,11 @@ class Archive:
         self._linked_languages = False  # the cross-language linker holds counts to write
         # With link_later, statements are queued for the linker beside the writer
         # (archive/linker.py) instead of linked as they are stored: those queued in the open
-        # transaction with their features, and those committed, for the writer to hand on.
+        # transaction, with when they were queued and their features, and those committed,
+        # for the writer to hand on as (id, when, features).
         self.link_later = link_later
-        self._to_link: dict[str, Features | None] = {}
-        self.queued_for_linking: list[tuple[str, Features | None]] = []
+        self._to_link: dict[str, tuple[str, Features | None]] = {}
+        self.queued_for_linking: list[tuple[str, str, Features | None]] = []
         # Statements written in the open transaction, re-indexed for search before it commits.
         self._unindexed: dict[str, None] = {}
         self._depth = 0  # transactions of this store open (the first is the outermost)
@@ -190,7 +191,9 @@ class Archive:
             raise
         else:
             if outermost:
-                self.queued_for_linking.extend(self._to_link.items())
+                self.queued_for_linking.extend(
+                    (sid, at, found) for sid, (at, found) in self._to_link.items()
+                )
         finally:
             self._depth -= 1
             if outermost:
@@ -743,7 +746,8 @@ class Archive:
         if self.link_later:
             if languages.linkable(cleaned.language):
                 languages.queue(self.db, sid, now)
-                self._to_link[sid] = features
+                # Queued once: the time it keeps is its first (as in xlang_queue).
+                self._to_link[sid] = (self._to_link.get(sid, (now, None))[0], features)
             return
         statement = languages.doc(
             sid, cleaned.language, cleaned.title, cleaned.text, cleaned.published, first_seen

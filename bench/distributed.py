@@ -122,7 +122,7 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
         "writer": {
             "seconds": round(watch.seconds, 2),
             "results_per_s": round(writer_rate, 1),
-            # Linked too: till the linker behind the writer emptied its queue.
+            # Linked too: till the linker beside the writer emptied its queue.
             "linked_per_s": round(watch.linked_rate(), 1),
             "links_behind_s": round(watch.links_behind, 2),
             "wall_seconds": round(writer.seconds, 2),
@@ -138,7 +138,7 @@ def _round(folder: Path, site: ServedSite, config: Path) -> dict[str, Any]:
 
 class _Shrinking(threading.Thread):
     """Watches the result stream shrink while the writer takes it in, and the archive's
-    queue for the linker behind the writer (archive/linker.py) empty after it."""
+    queue for the linker beside the writer (archive/linker.py) empty after it."""
 
     def __init__(self, r: redis.Redis, total: int, db: Path) -> None:
         super().__init__(daemon=True)

@@ -2,7 +2,7 @@
 
 A Chinese statement of our own invention, its English translation, an English news report
 about it, and same-day statements on neighbouring subjects, in a real SQLite file; and the
-same statements stored in an archive by a writer that leaves linking to the linker behind
+same statements stored in an archive by a writer that leaves linking to the linker beside
 it (archive/linker.py), which must end as linking each as it was stored would have.
 """
 
@@ -396,7 +396,7 @@ def test_scorer_refuses_a_folder_without_documents(tmp_path: Path) -> None:
     assert main([str(tmp_path)]) == 2
 
 
-# -- linked behind a writer (archive/linker.py) ----------------------------------------------
+# -- linked beside a writer (archive/linker.py) ----------------------------------------------
 
 SOURCES = {"zh": source("mfa-zh", language="zh"), "en": source("mfa-en", language="en")}
 # Linked inline first (the copy the linker starts from is not empty), then the rest: the
@@ -406,13 +406,21 @@ FIRST = [OTHER_ORIGINAL, OTHER_TRANSLATION]
 THEN = [TRANSLATION, REPORT, *[doc for doc in SAME_DAY if doc not in FIRST]]
 
 
-def store_docs(db: Path, docs: list[Any], linker: Linker | None = None, start: int = 0) -> None:
+def store_docs(
+    db: Path,
+    docs: list[Any],
+    linker: Linker | None = None,
+    start: int = 0,
+    link_later: bool | None = None,
+) -> None:
     """Each statement through ingest as its source's crawl stores it, at a fixed time (the
     n-th second from `start`); with a linker, as the writer does: stored with link_later,
-    handed on after each commit, what the linker found written with the next."""
+    handed on after each commit, what the linker found written with the next. With
+    link_later and no linker, queued for one that never comes (a killed writer)."""
+    queue = linker is not None if link_later is None else link_later
     for n, doc in enumerate(docs, start=start):
         language = doc.language
-        with Session(db, SETTINGS, SOURCES[language], link_later=linker is not None) as session:
+        with Session(db, SETTINGS, SOURCES[language], link_later=queue) as session:
             url = f"https://{language}.example/{doc.id}"
             cleaned = Cleaned(
                 status=STATUS_OK, url=url, title=doc.title, text=doc.text,
@@ -482,18 +490,8 @@ def test_a_queue_a_killed_writer_left_is_linked_by_the_next_linker(tmp_path: Pat
     inline, behind = tmp_path / "inline.db", tmp_path / "behind.db"
     store_docs(inline, FIRST + THEN)
     store_docs(behind, FIRST)
-    with Session(behind, SETTINGS, SOURCES["en"], link_later=True):
-        pass
     # Stored for a linker that never ran (the writer was killed before handing them on).
-    for doc in THEN:
-        with Session(behind, SETTINGS, SOURCES[doc.language], link_later=True) as session:
-            url = f"https://{doc.language}.example/{doc.id}"
-            cleaned = Cleaned(
-                status=STATUS_OK, url=url, title=doc.title, text=doc.text,
-                language=doc.language, published=doc.published,
-            )  # fmt: skip
-            at = f"2031-11-05T00:00:{len(FIRST) + THEN.index(doc):02}Z"
-            Crawl(session).page(url, "<p>x</p>", cleaned=cleaned, at=at)
+    store_docs(behind, THEN, start=len(FIRST), link_later=True)
     assert len(link_tables(behind)["queue"]) == len(THEN)
     assert link_tables(behind)["links"] != link_tables(inline)["links"]
     with Linker(behind) as linker:
